@@ -1,0 +1,114 @@
+//! The host side of the WIT interfaces: one file per interface.
+//!
+//! Every call goes through [`HostContext::require`], which checks the grant
+//! (a call outside it gets a typed `denied` error and a line in the run log,
+//! never a crash) and bounds how much data one call may move.
+
+mod cache;
+mod conflicts;
+mod files;
+mod log;
+mod settings;
+mod students;
+
+use crate::actor::Actor;
+use crate::engine::bindings::b2b::plugin::types;
+use crate::engine::output::RunLog;
+use crate::error::Error;
+use crate::plugins::capability::Capability;
+use crate::time::Timestamp;
+use rusqlite::Connection;
+
+/// The most rows or ids one host call may move across the boundary.
+pub(crate) const MAX_BATCH: usize = 5000;
+
+/// What a run's host calls can reach.
+pub(crate) struct HostContext {
+    conn: Option<Connection>,
+    grant: Vec<Capability>,
+    log: RunLog,
+    started_at: Timestamp,
+    actor: Actor,
+}
+
+/// A failed host call: a typed error the plugin sees, or a trap that stops it.
+pub(crate) enum CallError {
+    /// Returned to the plugin as `b2b:plugin/types.error`.
+    Wit(types::Error),
+}
+
+impl From<Error> for CallError {
+    fn from(e: Error) -> Self {
+        CallError::Wit(match e {
+            Error::Invalid(m) | Error::NotFound(m) => types::Error::Invalid(m),
+            Error::Refused(m) => types::Error::Denied(m),
+            other => types::Error::Failed(other.to_string()),
+        })
+    }
+}
+
+impl HostContext {
+    pub(crate) fn new(
+        conn: Option<Connection>,
+        grant: Vec<Capability>,
+        log: RunLog,
+        started_at: Timestamp,
+        actor: Actor,
+    ) -> Self {
+        HostContext { conn, grant, log, started_at, actor }
+    }
+
+    pub(crate) fn log(&self) -> &RunLog {
+        &self.log
+    }
+
+    pub(crate) fn take_connection(&mut self) -> Option<Connection> {
+        self.conn.take()
+    }
+
+    /// The connection, if `capability` was granted; otherwise a `denied`
+    /// error naming it, recorded in the run log.
+    fn require(&self, capability: Capability, call: &str) -> Result<&Connection, CallError> {
+        if !self.grant.contains(&capability) {
+            self.log.line(
+                "DENIED",
+                &format!("{call} needs the `{capability}` capability, which this plugin was not granted"),
+            );
+            return Err(CallError::Wit(types::Error::Denied(capability.name().to_string())));
+        }
+        self.connection()
+    }
+
+    fn connection(&self) -> Result<&Connection, CallError> {
+        self.conn.as_ref().ok_or_else(|| {
+            CallError::Wit(types::Error::Failed("host data is not available while the plugin describes itself".into()))
+        })
+    }
+}
+
+/// Checks a page size or a batch length against [`MAX_BATCH`].
+fn bounded(what: &str, n: usize) -> Result<(), CallError> {
+    if n == 0 && what == "limit" || n > MAX_BATCH {
+        return Err(CallError::Wit(types::Error::Invalid(format!(
+            "{what} must be from 1 to {MAX_BATCH}, got {n}; ask in pages"
+        ))));
+    }
+    Ok(())
+}
+
+/// The WIT error as a sentence, for run records.
+pub(crate) fn describe_error(e: &types::Error) -> String {
+    match e {
+        types::Error::Denied(cap) => format!("denied: it needs the `{cap}` capability, which it was not granted"),
+        types::Error::Invalid(m) => format!("invalid: {m}"),
+        types::Error::Failed(m) => format!("failed: {m}"),
+    }
+}
+
+impl types::Host for HostContext {
+    fn convert_error(&mut self, err: CallError) -> wasmtime::Result<types::Error> {
+        match err {
+            CallError::Wit(e) => Ok(e),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The run log: the plugin's `log` calls and its stdout/stderr, in one
+//! size-capped buffer per run, each line tagged with the plugin and stream.
+//!
+//! When the cap is reached further output is dropped and counted rather than
+//! failing the run: a chatty plugin should not lose its work, and a plugin
+//! that only floods output is still stopped by the time limit.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+
+/// Most bytes one guest write may hand over at once.
+const WRITE_BUDGET: usize = 64 * 1024;
+
+#[derive(Debug)]
+struct Buffer {
+    plugin: String,
+    text: String,
+    cap: usize,
+    dropped: u64,
+    /// Unfinished last line per stream (stdout, stderr), so lines are tagged whole.
+    pending: [Vec<u8>; 2],
+}
+
+/// A run's log. Clones share the same buffer.
+#[derive(Debug, Clone)]
+pub struct RunLog(Arc<Mutex<Buffer>>);
+
+/// A guest output stream.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    /// stdout.
+    Stdout = 0,
+    /// stderr.
+    Stderr = 1,
+}
+
+impl RunLog {
+    /// An empty log for one run of `plugin`, keeping at most `cap` bytes.
+    pub fn new(plugin: &str, cap: usize) -> Self {
+        RunLog(Arc::new(Mutex::new(Buffer {
+            plugin: plugin.to_string(),
+            text: String::new(),
+            cap,
+            dropped: 0,
+            pending: [Vec::new(), Vec::new()],
+        })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
+        // A poisoned log still holds what was written before the panic.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends one line with a tag such as `INFO` or `stdout`.
+    pub fn line(&self, tag: &str, message: &str) {
+        self.lock().push(tag, message);
+    }
+
+    /// Appends raw guest output, tagging each complete line.
+    pub fn output(&self, stream: Stream, bytes: &[u8]) {
+        let mut buf = self.lock();
+        let tag = stream.tag();
+        let mut pending = std::mem::take(&mut buf.pending[stream as usize]);
+        pending.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
+            buf.push(tag, &String::from_utf8_lossy(&pending[start..start + end]));
+            start += end + 1;
+        }
+        pending.drain(..start);
+        // Keep an unfinished line only up to the cap; beyond that it is dropped anyway.
+        if pending.len() > buf.cap {
+            buf.dropped += pending.len() as u64;
+            pending.clear();
+        }
+        buf.pending[stream as usize] = pending;
+    }
+
+    /// Everything kept so far, unfinished lines included, with a note of what
+    /// the cap dropped.
+    pub fn contents(&self) -> String {
+        let mut buf = self.lock();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let rest = std::mem::take(&mut buf.pending[stream as usize]);
+            if !rest.is_empty() {
+                buf.push(stream.tag(), &String::from_utf8_lossy(&rest));
+            }
+        }
+        let mut text = buf.text.clone();
+        if buf.dropped > 0 {
+            text.push_str(&format!(
+                "[log truncated: {} more bytes dropped; the cap is {} KiB (plugins.log_kb)]\n",
+                buf.dropped,
+                buf.cap / 1024
+            ));
+        }
+        text
+    }
+
+    /// The last `n` lines of one tag (e.g. `stderr`), for error messages.
+    pub fn tail(&self, tag: &str, n: usize) -> Vec<String> {
+        let text = self.contents();
+        let prefix = format!("{} {tag}: ", self.lock().plugin);
+        let mut lines: Vec<String> =
+            text.lines().filter_map(|l| l.strip_prefix(&prefix)).map(str::to_string).collect();
+        lines.drain(..lines.len().saturating_sub(n));
+        lines
+    }
+}
+
+impl Buffer {
+    fn push(&mut self, tag: &str, message: &str) {
+        let line = format!("{} {tag}: {message}\n", self.plugin);
+        if self.text.len() + line.len() > self.cap {
+            self.dropped += line.len() as u64;
+        } else {
+            self.text.push_str(&line);
+        }
+    }
+}
+
+impl Stream {
+    fn tag(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// A guest's stdout or stderr, feeding a [`RunLog`].
+#[derive(Clone)]
+pub(crate) struct Capture {
+    log: RunLog,
+    stream: Stream,
+}
+
+impl Capture {
+    pub(crate) fn new(log: &RunLog, stream: Stream) -> Self {
+        Capture { log: log.clone(), stream }
+    }
+}
+
+impl IsTerminal for Capture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Capture {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for Capture {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.log.output(self.stream, &bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(WRITE_BUDGET)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Capture {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for Capture {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.log.output(self.stream, buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_tagged_and_split_across_writes() {
+        let log = RunLog::new("demo", 1024);
+        log.output(Stream::Stdout, b"hel");
+        log.output(Stream::Stdout, b"lo\nwor");
+        log.line("INFO", "note");
+        assert_eq!(log.contents(), "demo stdout: hello\ndemo INFO: note\ndemo stdout: wor\n");
+    }
+
+    #[test]
+    fn output_past_the_cap_is_dropped_and_counted() {
+        let log = RunLog::new("p", 64);
+        for _ in 0..100 {
+            log.output(Stream::Stdout, b"0123456789\n");
+        }
+        let text = log.contents();
+        assert!(text.len() < 200, "{text}");
+        assert!(text.contains("log truncated"), "{text}");
+    }
+}

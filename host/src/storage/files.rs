@@ -1,0 +1,166 @@
+//! Virtual files: what each transfer brought, kept in the database.
+//!
+//! Deleting a file removes its payload and keeps the row as a tombstone, so
+//! the history of transfers stays complete. Queued and processing files are
+//! in use by an import and are never touched.
+
+use crate::actor::Actor;
+use crate::error::{Error, Result};
+use crate::storage::{audit, id_list};
+use crate::time::{self, Timestamp};
+use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::io::{Read, Write};
+
+/// A file's place in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting to be processed.
+    Queued,
+    /// Being processed by an import.
+    Processing,
+    /// Applied.
+    Completed,
+    /// Could not be applied; nothing from it was applied.
+    Failed,
+}
+
+impl Status {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Processing => "processing",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> rusqlite::Result<Self> {
+        match s {
+            "queued" => Ok(Status::Queued),
+            "processing" => Ok(Status::Processing),
+            "completed" => Ok(Status::Completed),
+            "failed" => Ok(Status::Failed),
+            other => Err(rusqlite::Error::InvalidColumnType(4, other.into(), rusqlite::types::Type::Text)),
+        }
+    }
+}
+
+/// A file without its payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInfo {
+    /// Id.
+    pub id: i64,
+    /// The school it came from.
+    pub school_id: Option<i64>,
+    /// The school's name.
+    pub school_name: Option<String>,
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// Status.
+    pub status: Status,
+    /// Records it carried.
+    pub record_count: i64,
+    /// Records that could not be applied.
+    pub error_count: i64,
+    /// What went wrong, for a person.
+    pub error_log: Option<String>,
+    /// Stored (compressed) payload size; 0 once deleted.
+    pub payload_bytes: i64,
+    /// When its payload was deleted.
+    pub deleted_at: Option<Timestamp>,
+}
+
+const SELECT: &str = "SELECT f.id, f.school_id, s.name, f.received_at, f.status, f.record_count,
+    f.error_count, f.error_log, f.payload_bytes, f.deleted_at
+    FROM import_files f LEFT JOIN schools s ON s.id = f.school_id";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<FileInfo> {
+    Ok(FileInfo {
+        id: r.get(0)?,
+        school_id: r.get(1)?,
+        school_name: r.get(2)?,
+        received_at: r.get(3)?,
+        status: Status::parse(&r.get::<_, String>(4)?)?,
+        record_count: r.get(5)?,
+        error_count: r.get(6)?,
+        error_log: r.get(7)?,
+        payload_bytes: r.get(8)?,
+        deleted_at: r.get(9)?,
+    })
+}
+
+/// Stores a file with its payload compressed; returns its id.
+pub fn insert(
+    conn: &Connection,
+    school_id: Option<i64>,
+    received_at: Timestamp,
+    status: Status,
+    record_count: i64,
+    payload: &[u8],
+) -> Result<i64> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(payload)?;
+    let compressed = gz.finish()?;
+    conn.prepare_cached(
+        "INSERT INTO import_files (school_id, received_at, status, record_count, payload, payload_bytes)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![school_id, received_at, status.as_str(), record_count, compressed, compressed.len() as i64])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Files after `after` in id order, at most `limit`.
+pub fn page(conn: &Connection, after: i64, limit: u32) -> Result<Vec<FileInfo>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE f.id > ? ORDER BY f.id LIMIT ?"))?;
+    let rows = stmt.query_map(params![after, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The newest files first, optionally one school's, at most `limit`.
+pub fn recent(conn: &Connection, school_id: Option<i64>, limit: u32) -> Result<Vec<FileInfo>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE (?1 IS NULL OR f.school_id = ?1) ORDER BY f.received_at DESC, f.id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![school_id, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A file's payload, decompressed (`None` once deleted).
+pub fn payload(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+    let blob: Option<Option<Vec<u8>>> = conn
+        .query_row("SELECT payload FROM import_files WHERE id = ?", [id], |r| r.get(0))
+        .optional()?;
+    let Some(blob) = blob else {
+        return Err(Error::not_found(format!("no import file {id}; see `b2b files list`")));
+    };
+    blob.map(|b| {
+        let mut out = Vec::new();
+        GzDecoder::new(&b[..]).read_to_end(&mut out)?;
+        Ok(out)
+    })
+    .transpose()
+}
+
+/// Deletes the payloads of completed and failed files among `ids`, keeping
+/// their rows; queued and processing files are skipped whatever is asked.
+/// Returns how many payloads were deleted.
+pub fn delete_payloads(conn: &Connection, ids: &[i64], actor: &Actor) -> Result<usize> {
+    let deleted: Vec<i64> = conn
+        .prepare_cached(
+            "UPDATE import_files SET payload = NULL, payload_bytes = 0, deleted_at = ?1
+             WHERE deleted_at IS NULL AND status IN ('completed', 'failed')
+               AND id IN (SELECT value FROM json_each(?2)) RETURNING id",
+        )?
+        .query_map(params![time::now(), id_list(ids)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !deleted.is_empty() {
+        audit::record(conn, actor, "file.delete", "import_file",
+            deleted.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+            serde_json::json!({"count": deleted.len()}))?;
+    }
+    Ok(deleted.len())
+}

@@ -1,0 +1,146 @@
+//! Action runs: one row per run of a plugin, with its report and log.
+//!
+//! A run is recorded as `running` before the plugin starts, in its own
+//! transaction, so that a crash mid-run still leaves a trace; it is finished
+//! afterwards with its outcome and log.
+
+use crate::error::{Error, Result};
+use crate::time::{self, Timestamp};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// A run's counts as the plugin reported them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Rows looked at.
+    pub examined: u64,
+    /// Rows changed.
+    pub changed: u64,
+    /// Rows left as they were.
+    pub skipped: u64,
+}
+
+/// One run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// Id.
+    pub id: i64,
+    /// The plugin run.
+    pub plugin_id: String,
+    /// Its version.
+    pub plugin_version: String,
+    /// Parameters as `[[name, value], ...]` JSON.
+    pub params: String,
+    /// Who started it.
+    pub actor: String,
+    /// Start.
+    pub started_at: Timestamp,
+    /// End.
+    pub finished_at: Option<Timestamp>,
+    /// `running`, `succeeded`, `failed` or `interrupted`.
+    pub status: String,
+    /// Counts (succeeded runs only).
+    pub counts: Option<Counts>,
+    /// The plugin's summary.
+    pub summary: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The captured log.
+    pub log: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// It reported counts and a summary; its changes were committed.
+    Succeeded {
+        /// Counts.
+        counts: Counts,
+        /// Summary.
+        summary: String,
+    },
+    /// It failed; its changes were rolled back.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Records the start of a run; returns its id.
+pub fn start(conn: &Connection, plugin_id: &str, version: &str, params: &str, actor: &str) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO action_runs (plugin_id, plugin_version, params, actor, started_at, status)
+         VALUES (?, ?, ?, ?, ?, 'running')",
+        params![plugin_id, version, params, actor, time::now()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records how a run ended, with its log.
+pub fn finish(conn: &Connection, id: i64, outcome: &Outcome, log: &str) -> Result<()> {
+    let (status, counts, summary, error) = match outcome {
+        Outcome::Succeeded { counts, summary } => ("succeeded", Some(counts), Some(summary.as_str()), None),
+        Outcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
+    };
+    conn.execute(
+        "UPDATE action_runs SET finished_at = ?, status = ?, examined = ?, changed = ?, skipped = ?,
+             summary = ?, error = ?, log = ? WHERE id = ?",
+        params![
+            time::now(),
+            status,
+            counts.map(|c| c.examined as i64),
+            counts.map(|c| c.changed as i64),
+            counts.map(|c| c.skipped as i64),
+            summary,
+            error,
+            log,
+            id
+        ],
+    )?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT id, plugin_id, plugin_version, params, actor, started_at, finished_at, status,
+    examined, changed, skipped, summary, error, log FROM action_runs";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
+    let examined: Option<i64> = r.get(8)?;
+    let counts = match examined {
+        Some(examined) => Some(Counts {
+            examined: examined as u64,
+            changed: r.get::<_, i64>(9)? as u64,
+            skipped: r.get::<_, i64>(10)? as u64,
+        }),
+        None => None,
+    };
+    Ok(Run {
+        id: r.get(0)?,
+        plugin_id: r.get(1)?,
+        plugin_version: r.get(2)?,
+        params: r.get(3)?,
+        actor: r.get(4)?,
+        started_at: r.get(5)?,
+        finished_at: r.get(6)?,
+        status: r.get(7)?,
+        counts,
+        summary: r.get(11)?,
+        error: r.get(12)?,
+        log: r.get(13)?,
+    })
+}
+
+/// The newest runs first, optionally of one plugin.
+pub fn list(conn: &Connection, plugin_id: Option<&str>, limit: u32) -> Result<Vec<Run>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE ?1 IS NULL OR plugin_id = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![plugin_id, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One run.
+pub fn get(conn: &Connection, id: i64) -> Result<Run> {
+    conn.query_row(&format!("{SELECT} WHERE id = ?"), [id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("no run {id}; see `b2b runs list`")))
+}

@@ -1,0 +1,167 @@
+//! The LA's held student records.
+//!
+//! Items are read and written by key through the catalogue in `items.rs`, so
+//! the only column names that reach SQL are the catalogue's own.
+
+use crate::actor::Actor;
+use crate::error::{Error, Result};
+use crate::items::{self, Item, ItemKind, ITEMS};
+use crate::storage::audit;
+use crate::time;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// A held student with every data item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Student {
+    /// Host id.
+    pub id: i64,
+    /// The school the student attends, if known.
+    pub school_id: Option<i64>,
+    /// Whether the record is active.
+    pub active: bool,
+    /// Every item of the catalogue, in catalogue order, with its held value.
+    pub items: Vec<(&'static str, Option<String>)>,
+}
+
+impl Student {
+    /// The held value of an item.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.items.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.as_deref())
+    }
+
+    /// "Surname, Forename", for listings.
+    pub fn display_name(&self) -> String {
+        format!(
+            "{}, {}",
+            self.value("basic.surname").unwrap_or("?"),
+            self.value("basic.forename").unwrap_or("?")
+        )
+    }
+}
+
+fn select_columns() -> String {
+    let cols: Vec<&str> = ITEMS.iter().map(|i| i.column).collect();
+    format!("id, school_id, active, {}", cols.join(", "))
+}
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Student> {
+    let mut values = Vec::with_capacity(ITEMS.len());
+    for (n, item) in ITEMS.iter().enumerate() {
+        values.push((item.key, r.get::<_, Option<String>>(3 + n)?));
+    }
+    Ok(Student { id: r.get(0)?, school_id: r.get(1)?, active: r.get(2)?, items: values })
+}
+
+/// Adds a student with the given item values (unknown keys are refused);
+/// returns the new id.
+pub fn insert(
+    conn: &Connection,
+    school_id: Option<i64>,
+    values: &[(&str, Option<&str>)],
+) -> Result<i64> {
+    let now = time::now();
+    conn.execute(
+        "INSERT INTO students (school_id, created_at, updated_at) VALUES (?, ?, ?)",
+        params![school_id, now, now],
+    )?;
+    let id = conn.last_insert_rowid();
+    for (key, value) in values {
+        let item = items::lookup(key)?;
+        let value = value.map(|v| normalise_for_storage(item, v)).transpose()?;
+        write_item(conn, id, item, value.as_deref())?;
+    }
+    Ok(id)
+}
+
+/// One student, or a message saying it does not exist.
+pub fn get(conn: &Connection, id: i64) -> Result<Student> {
+    conn.prepare_cached(&format!("SELECT {} FROM students WHERE id = ?", select_columns()))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("no student {id}; see `b2b students list`")))
+}
+
+/// Filters for listing students.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this school's.
+    pub school_id: Option<i64>,
+    /// Surname, forename or UPN containing this text (case-insensitive).
+    pub search: Option<String>,
+}
+
+/// Students matching a filter, by surname, at most `limit`.
+pub fn list(conn: &Connection, filter: &Filter, limit: u32) -> Result<Vec<Student>> {
+    let like = filter.search.as_ref().map(|s| format!("%{}%", s.trim()));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM students
+         WHERE (?1 IS NULL OR school_id = ?1)
+           AND (?2 IS NULL OR surname LIKE ?2 OR forename LIKE ?2 OR upn LIKE ?2)
+         ORDER BY surname, forename, id LIMIT ?3",
+        select_columns()
+    ))?;
+    let rows = stmt.query_map(params![filter.school_id, like, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The held value of one item of one student (`None` when empty or when the
+/// student does not exist).
+pub fn held_value(conn: &Connection, student_id: i64, item: &Item) -> Result<Option<String>> {
+    let value: Option<Option<String>> = conn
+        .prepare_cached(&format!("SELECT {} FROM students WHERE id = ?", item.column))?
+        .query_row([student_id], |r| r.get(0))
+        .optional()?;
+    Ok(value.flatten())
+}
+
+fn write_item(conn: &Connection, id: i64, item: &Item, value: Option<&str>) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "UPDATE students SET {} = ?, updated_at = ? WHERE id = ?",
+        item.column
+    ))?
+    .execute(params![value, time::now(), id])?;
+    Ok(())
+}
+
+/// Checks and tidies a value a person or a conflict is about to store: dates
+/// must be real `YYYY-MM-DD` dates, flags become `true`/`false`, and
+/// surrounding spaces go. An empty value stores as empty (`None`).
+pub fn normalise_for_storage(item: &Item, raw: &str) -> Result<String> {
+    let v = raw.trim();
+    match item.kind {
+        ItemKind::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .map_err(|_| Error::invalid(format!("{} must be a date written YYYY-MM-DD, got `{v}`", item.key))),
+        ItemKind::Flag => match v.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => Ok("true".into()),
+            "false" | "no" | "n" | "0" => Ok("false".into()),
+            _ => Err(Error::invalid(format!("{} must be true or false, got `{v}`", item.key))),
+        },
+        ItemKind::Postcode => Ok(v.to_ascii_uppercase()),
+        _ => Ok(v.to_string()),
+    }
+}
+
+/// Sets one item of a held record, audited with the old and new value.
+/// Returns the value stored. `None` or an empty value empties the item.
+/// Call it inside the caller's transaction so the change and its audit row
+/// land together.
+pub fn set_item(
+    conn: &Connection,
+    student_id: i64,
+    key: &str,
+    value: Option<&str>,
+    actor: &Actor,
+) -> Result<Option<String>> {
+    let item = items::lookup(key)?;
+    let value = match value.map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(normalise_for_storage(item, v)?),
+    };
+    let old = get(conn, student_id)?.value(key).map(str::to_string);
+    write_item(conn, student_id, item, value.as_deref())?;
+    audit::record(conn, actor, "student.edit", "student", student_id,
+        serde_json::json!({"item": key, "old": old, "new": value}))?;
+    Ok(value)
+}
