@@ -14,6 +14,7 @@ impl Actor {
     /// A person using the CLI, named by the operating system.
     pub fn cli_user() -> Self {
         let name = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
             .or_else(|_| std::env::var("USERNAME"))
             .unwrap_or_else(|_| "unknown".into());
         Actor(format!("cli:{name}"))

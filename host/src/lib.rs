@@ -16,4 +16,7 @@ pub mod items;
 pub mod plugins;
 pub mod storage;
 pub mod time;
+pub mod upn;
 pub mod service;
+pub mod cli;
+pub mod demo;
