@@ -45,8 +45,14 @@ pub fn build_workspace(workspace: &Path, target_dir: &Path) -> Vec<Built> {
             cmd.env_remove(key.as_ref());
         }
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo to build the plugins: {e}"));
-    assert!(status.success(), "building the plugins in {} failed (see the errors above)", workspace.display());
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("could not run cargo to build the plugins: {e}"));
+    assert!(
+        status.success(),
+        "building the plugins in {} failed (see the errors above)",
+        workspace.display()
+    );
     members(workspace)
         .into_iter()
         .map(|dir| locate(&dir, &target_dir.join(TARGET).join("release")))
@@ -65,15 +71,23 @@ fn members(workspace: &Path) -> Vec<PathBuf> {
 
 /// A cdylib is written with underscores, a binary with its package name.
 fn locate(dir: &Path, out: &Path) -> Built {
-    let cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).expect("a member has a Cargo.toml");
+    let cargo_toml =
+        std::fs::read_to_string(dir.join("Cargo.toml")).expect("a member has a Cargo.toml");
     let parsed: toml::Table = cargo_toml.parse().expect("a member's Cargo.toml parses");
-    let package = parsed["package"]["name"].as_str().expect("a member has a package name").to_string();
+    let package = parsed["package"]["name"]
+        .as_str()
+        .expect("a member has a package name")
+        .to_string();
     let wasm = [package.replace('-', "_"), package.clone()]
         .iter()
         .map(|stem| out.join(format!("{stem}.wasm")))
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("no .wasm was built for {package} in {}", out.display()));
-    Built { manifest: dir.join("plugin.toml"), wasm, package }
+    Built {
+        manifest: dir.join("plugin.toml"),
+        wasm,
+        package,
+    }
 }
 
 /// Stops the build with the exact advice when the wasm target is missing:

@@ -19,20 +19,39 @@ use std::path::Path;
 const SCHOOLS: &[(&str, &str, i64, &str)] = &[
     ("A1000000001", "Riverside Primary School", 100_001, "2001"),
     ("A1000000002", "Hillcrest Academy", 100_002, "4002"),
-    ("A1000000003", "St Mary's CofE Primary School", 100_003, "3003"),
+    (
+        "A1000000003",
+        "St Mary's CofE Primary School",
+        100_003,
+        "3003",
+    ),
     ("A1000000004", "Oakfield High School", 100_004, "4004"),
 ];
 const FORENAMES: &[&str] = &[
-    "Oliver", "Amelia", "George", "Isla", "Noah", "Ava", "Arthur", "Mia", "Muhammad", "Ivy", "Leo", "Lily",
-    "Harry", "Freya", "Oscar", "Florence", "Archie", "Grace", "Jack", "Sophia", "Aisha", "Kacper", "Zara", "Ravi",
+    "Oliver", "Amelia", "George", "Isla", "Noah", "Ava", "Arthur", "Mia", "Muhammad", "Ivy", "Leo",
+    "Lily", "Harry", "Freya", "Oscar", "Florence", "Archie", "Grace", "Jack", "Sophia", "Aisha",
+    "Kacper", "Zara", "Ravi",
 ];
 const SURNAMES: &[&str] = &[
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright",
-    "Thompson", "Evans", "Walker", "Khan", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "O'Brien",
-    "Nowak", "Begum",
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
+    "Robinson", "Wright", "Thompson", "Evans", "Walker", "Khan", "Roberts", "Green", "Hall",
+    "Wood", "Jackson", "Clarke", "O'Brien", "Nowak", "Begum",
 ];
-const STREETS: &[&str] = &["High Street", "Station Road", "Church Lane", "Victoria Road", "Mill Lane", "Park Avenue", "Queens Road"];
-const TOWNS: &[(&str, &str)] = &[("Ashford", "TN23"), ("Canterbury", "CT1"), ("Maidstone", "ME14"), ("Dover", "CT17")];
+const STREETS: &[&str] = &[
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Victoria Road",
+    "Mill Lane",
+    "Park Avenue",
+    "Queens Road",
+];
+const TOWNS: &[(&str, &str)] = &[
+    ("Ashford", "TN23"),
+    ("Canterbury", "CT1"),
+    ("Maidstone", "ME14"),
+    ("Dover", "CT17"),
+];
 const STUDENTS_PER_SCHOOL: usize = 80;
 const GROUPS: &[&str] = &["basic", "identifiers", "address", "education", "extended"];
 
@@ -83,7 +102,13 @@ pub fn seed(conn: &Connection, now: i64) -> Result<Seeded> {
     for (n, (wonde_id, name, urn, estab)) in SCHOOLS.iter().enumerate() {
         let school_id = schools::insert(
             conn,
-            &schools::NewSchool { wonde_id: Some(wonde_id), name, urn: Some(*urn), la_code: Some("886"), establishment_number: Some(estab) },
+            &schools::NewSchool {
+                wonde_id: Some(wonde_id),
+                name,
+                urn: Some(*urn),
+                la_code: Some("886"),
+                establishment_number: Some(estab),
+            },
         )?;
         seeded.schools += 1;
         for i in 0..STUDENTS_PER_SCHOOL {
@@ -97,26 +122,60 @@ pub fn seed(conn: &Connection, now: i64) -> Result<Seeded> {
             }
             for (g, group) in GROUPS.iter().enumerate() {
                 let age = if (i + g) % 2 == 0 { 10 } else { 45 };
-                cache::put(conn, school_id, &format!("{wonde_id}-S{i:04}"), group, &format!("{:016x}", rng.next()), now - days(age))?;
+                cache::put(
+                    conn,
+                    school_id,
+                    &format!("{wonde_id}-S{i:04}"),
+                    group,
+                    &format!("{:016x}", rng.next()),
+                    now - days(age),
+                )?;
                 seeded.cache_entries += 1;
             }
         }
         seeded.files += seed_files(conn, school_id, wonde_id, now)?;
     }
-    crate::storage::audit::record(conn, &Actor::system(), "demo.seed", "database", "", serde_json::to_value(&seeded).expect("counts serialise"))?;
+    crate::storage::audit::record(
+        conn,
+        &Actor::system(),
+        "demo.seed",
+        "database",
+        "",
+        serde_json::to_value(&seeded).expect("counts serialise"),
+    )?;
     Ok(seeded)
 }
 
-fn seed_student(conn: &Connection, rng: &mut Rng, school_id: i64, school: usize, i: usize, estab: &str) -> Result<i64> {
+fn seed_student(
+    conn: &Connection,
+    rng: &mut Rng,
+    school_id: i64,
+    school: usize,
+    i: usize,
+    estab: &str,
+) -> Result<i64> {
     let secondary = school % 2 == 1;
-    let year = if secondary { 7 + rng.below(5) } else { 1 + rng.below(6) };
+    let year = if secondary {
+        7 + rng.below(5)
+    } else {
+        1 + rng.below(6)
+    };
     // A pupil in NC year Y turns Y+5 during the 2026/27 school year.
     let birth_year = 2026 - (year as i32 + 5);
-    let dob = format!("{birth_year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28));
+    let dob = format!(
+        "{birth_year}-{:02}-{:02}",
+        1 + rng.below(12),
+        1 + rng.below(28)
+    );
     let digits = format!("886{estab}{:02}{:03}", (birth_year + 4) % 100, i);
     let upn = format!("{}{digits}", upn::check_letter(&digits).expect("12 digits"));
     let (town, district) = rng.pick(TOWNS);
-    let postcode = format!("{district} {}{}{}", rng.below(10), (b'A' + rng.below(26) as u8) as char, (b'A' + rng.below(26) as u8) as char);
+    let postcode = format!(
+        "{district} {}{}{}",
+        rng.below(10),
+        (b'A' + rng.below(26) as u8) as char,
+        (b'A' + rng.below(26) as u8) as char
+    );
     let forename = *rng.pick(FORENAMES);
     let surname = *rng.pick(SURNAMES);
     let house = (1 + rng.below(120)).to_string();
@@ -149,22 +208,42 @@ fn seed_student(conn: &Connection, rng: &mut Rng, school_id: i64, school: usize,
 /// held record to the incoming value written differently (case, spacing,
 /// date format), which makes the conflict stale. Returns whether it is stale,
 /// or `None` when the random change turned out to be no change.
-fn seed_conflict(conn: &Connection, rng: &mut Rng, student_id: i64, officer: &Actor) -> Result<Option<bool>> {
+fn seed_conflict(
+    conn: &Connection,
+    rng: &mut Rng,
+    student_id: i64,
+    officer: &Actor,
+) -> Result<Option<bool>> {
     let student = students::get(conn, student_id)?;
     let held = |key: &str| student.value(key).map(str::to_string);
     let (item, incoming, edited) = match rng.below(4) {
         0 => {
-            let surname = format!("{}-{}", held("basic.surname").unwrap_or_default(), rng.pick(SURNAMES));
-            ("basic.surname", surname.clone(), format!("  {}", surname.to_uppercase()))
+            let surname = format!(
+                "{}-{}",
+                held("basic.surname").unwrap_or_default(),
+                rng.pick(SURNAMES)
+            );
+            (
+                "basic.surname",
+                surname.clone(),
+                format!("  {}", surname.to_uppercase()),
+            )
         }
         1 => {
             let pc = format!("{} {}{}", rng.pick(TOWNS).1, 1 + rng.below(9), "XY");
-            ("address.postcode", pc.clone(), pc.replace(' ', "").to_lowercase())
+            (
+                "address.postcode",
+                pc.clone(),
+                pc.replace(' ', "").to_lowercase(),
+            )
         }
         2 => {
             let dob = held("basic.date_of_birth").unwrap_or_default();
             let (y, rest) = dob.split_at(4);
-            let moved = format!("{y}{}", rest.replacen(&rest[1..3], &format!("{:02}", 1 + rng.below(12)), 1));
+            let moved = format!(
+                "{y}{}",
+                rest.replacen(&rest[1..3], &format!("{:02}", 1 + rng.below(12)), 1)
+            );
             let uk = chrono::NaiveDate::parse_from_str(&moved, "%Y-%m-%d")
                 .map(|d| d.format("%d/%m/%Y").to_string())
                 .unwrap_or_else(|_| moved.clone());
@@ -177,10 +256,19 @@ fn seed_conflict(conn: &Connection, rng: &mut Rng, student_id: i64, officer: &Ac
     };
     let held_value = held(item);
     // The edit must really differ from the held value, or the conflict is not stale but void.
-    if held_value.as_deref() == Some(incoming.as_str()) || held_value.as_deref() == Some(edited.as_str()) {
+    if held_value.as_deref() == Some(incoming.as_str())
+        || held_value.as_deref() == Some(edited.as_str())
+    {
         return Ok(None);
     }
-    conflicts::raise(conn, student_id, item, held_value.as_deref(), Some(&incoming), None)?;
+    conflicts::raise(
+        conn,
+        student_id,
+        item,
+        held_value.as_deref(),
+        Some(&incoming),
+        None,
+    )?;
     let stale = rng.below(2) == 0;
     if stale {
         students::set_item(conn, student_id, item, Some(&edited), officer)?;
@@ -192,14 +280,31 @@ fn seed_conflict(conn: &Connection, rng: &mut Rng, student_id: i64, officer: &Ac
 /// processing one that Delete Files must leave alone.
 fn seed_files(conn: &Connection, school_id: i64, wonde_id: &str, now: i64) -> Result<usize> {
     use files::Status::*;
-    let ages_and_status = [(1, Completed), (7, Completed), (30, Failed), (60, Completed), (95, Completed), (120, Queued), (150, Processing), (200, Completed), (400, Failed)];
+    let ages_and_status = [
+        (1, Completed),
+        (7, Completed),
+        (30, Failed),
+        (60, Completed),
+        (95, Completed),
+        (120, Queued),
+        (150, Processing),
+        (200, Completed),
+        (400, Failed),
+    ];
     for (age, status) in ages_and_status {
         let payload = serde_json::json!({
             "school": wonde_id,
             "data": [{"id": format!("{wonde_id}-S0001"), "surname": "Smith", "forename": "Oliver"}],
             "meta": {"pagination": {"next": null, "more": false}}
         });
-        files::insert(conn, Some(school_id), now - days(age), status, 1, payload.to_string().as_bytes())?;
+        files::insert(
+            conn,
+            Some(school_id),
+            now - days(age),
+            status,
+            1,
+            payload.to_string().as_bytes(),
+        )?;
     }
     Ok(ages_and_status.len())
 }
@@ -243,17 +348,28 @@ fn print_outcome(r: &ActionResult) -> Result<()> {
     match &r.outcome {
         Ok(rep) => {
             println!("  -> {}", rep.summary);
-            println!("     examined {}, changed {}, skipped {} (run {})", rep.examined, rep.changed, rep.skipped, r.run_id);
+            println!(
+                "     examined {}, changed {}, skipped {} (run {})",
+                rep.examined, rep.changed, rep.skipped, r.run_id
+            );
             Ok(())
         }
-        Err(e) => Err(Error::ActionFailed(format!("{} failed in the demo: {e}", r.plugin_id))),
+        Err(e) => Err(Error::ActionFailed(format!(
+            "{} failed in the demo: {e}",
+            r.plugin_id
+        ))),
     }
 }
 
 fn replace_earlier_demo(path: &Path) -> Result<()> {
-    let conn = Connection::open(path).map_err(|e| Error::Database(format!("cannot open {}: {e}", path.display())))?;
+    let conn = Connection::open(path)
+        .map_err(|e| Error::Database(format!("cannot open {}: {e}", path.display())))?;
     let is_demo: bool = conn
-        .query_row("SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'demo.seed')", [], |r| r.get(0))
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'demo.seed')",
+            [],
+            |r| r.get(0),
+        )
         .unwrap_or(false);
     drop(conn);
     if !is_demo {

@@ -10,13 +10,13 @@
 
 pub mod actor;
 mod capabilities;
+pub mod cli;
+pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod items;
 pub mod plugins;
+pub mod service;
 pub mod storage;
 pub mod time;
 pub mod upn;
-pub mod service;
-pub mod cli;
-pub mod demo;

@@ -10,7 +10,11 @@ pub fn check_letter(digits: &str) -> Option<char> {
     if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let sum: u32 = digits.bytes().enumerate().map(|(i, b)| (b - b'0') as u32 * (i as u32 + 2)).sum();
+    let sum: u32 = digits
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| (b - b'0') as u32 * (i as u32 + 2))
+        .sum();
     Some(LETTERS[(sum % 23) as usize] as char)
 }
 

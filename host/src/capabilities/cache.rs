@@ -6,10 +6,18 @@ use crate::plugins::capability::Capability;
 use crate::storage::{cache, schools};
 
 impl Host for HostContext {
-    fn list(&mut self, after: i64, limit: u32, school: Option<String>) -> Result<Vec<Entry>, CallError> {
+    fn list(
+        &mut self,
+        after: i64,
+        limit: u32,
+        school: Option<String>,
+    ) -> Result<Vec<Entry>, CallError> {
         bounded("limit", limit as usize)?;
         let conn = self.require(Capability::CacheRead, "cache.list")?;
-        let school_id = school.map(|s| schools::resolve(conn, &s)).transpose()?.map(|s| s.id);
+        let school_id = school
+            .map(|s| schools::resolve(conn, &s))
+            .transpose()?
+            .map(|s| s.id);
         Ok(cache::page(conn, after, limit, school_id)?
             .into_iter()
             .map(|e| Entry {

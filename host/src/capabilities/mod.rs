@@ -55,7 +55,13 @@ impl HostContext {
         started_at: Timestamp,
         actor: Actor,
     ) -> Self {
-        HostContext { conn, grant, log, started_at, actor }
+        HostContext {
+            conn,
+            grant,
+            log,
+            started_at,
+            actor,
+        }
     }
 
     pub(crate) fn log(&self) -> &RunLog {
@@ -72,16 +78,22 @@ impl HostContext {
         if !self.grant.contains(&capability) {
             self.log.line(
                 "DENIED",
-                &format!("{call} needs the `{capability}` capability, which this plugin was not granted"),
+                &format!(
+                    "{call} needs the `{capability}` capability, which this plugin was not granted"
+                ),
             );
-            return Err(CallError::Wit(types::Error::Denied(capability.name().to_string())));
+            return Err(CallError::Wit(types::Error::Denied(
+                capability.name().to_string(),
+            )));
         }
         self.connection()
     }
 
     fn connection(&self) -> Result<&Connection, CallError> {
         self.conn.as_ref().ok_or_else(|| {
-            CallError::Wit(types::Error::Failed("host data is not available while the plugin describes itself".into()))
+            CallError::Wit(types::Error::Failed(
+                "host data is not available while the plugin describes itself".into(),
+            ))
         })
     }
 }
@@ -99,7 +111,9 @@ fn bounded(what: &str, n: usize) -> Result<(), CallError> {
 /// The WIT error as a sentence, for run records.
 pub(crate) fn describe_error(e: &types::Error) -> String {
     match e {
-        types::Error::Denied(cap) => format!("denied: it needs the `{cap}` capability, which it was not granted"),
+        types::Error::Denied(cap) => {
+            format!("denied: it needs the `{cap}` capability, which it was not granted")
+        }
         types::Error::Invalid(m) => format!("invalid: {m}"),
         types::Error::Failed(m) => format!("failed: {m}"),
     }

@@ -11,7 +11,13 @@ impl Host for HostContext {
         bounded("refs", refs.len())?;
         let conn = self.require(Capability::StudentsRead, "students.held-values")?;
         refs.iter()
-            .map(|r| Ok(students::held_value(conn, r.student_id, items::lookup(&r.item)?)?))
+            .map(|r| {
+                Ok(students::held_value(
+                    conn,
+                    r.student_id,
+                    items::lookup(&r.item)?,
+                )?)
+            })
             .collect()
     }
 }

@@ -62,7 +62,12 @@ pub struct Bulk {
 impl FilterArgs {
     fn to_filter(&self, ctx: &Context) -> Result<Filter> {
         Ok(Filter {
-            school_id: self.school.as_deref().map(|s| ctx.service()?.school(s)).transpose()?.map(|s| s.id),
+            school_id: self
+                .school
+                .as_deref()
+                .map(|s| ctx.service()?.school(s))
+                .transpose()?
+                .map(|s| s.id),
             student_id: self.student,
             item: self.item.clone(),
             ..Filter::default()
@@ -73,21 +78,32 @@ impl FilterArgs {
 pub(super) fn run(ctx: &Context, cmd: &Command) -> Result<()> {
     let svc = ctx.service()?;
     match cmd {
-        Command::List { filter, status, limit } => {
+        Command::List {
+            filter,
+            status,
+            limit,
+        } => {
             let mut f = filter.to_filter(ctx)?;
             f.status = status.as_deref().map(str::parse).transpose()?;
             let list = svc.conflicts(&f, *limit)?;
-            listing(ctx.json, &list, &["ID", "STUDENT", "ITEM", "HELD", "INCOMING", "RAISED", "STATUS"], |c| {
-                vec![
-                    c.id.to_string(),
-                    format!("{} ({})", c.student_name, c.student_id),
-                    c.item.clone(),
-                    opt(&c.held_value),
-                    opt(&c.incoming_value),
-                    time::display(c.raised_at),
-                    c.status.to_string(),
-                ]
-            });
+            listing(
+                ctx.json,
+                &list,
+                &[
+                    "ID", "STUDENT", "ITEM", "HELD", "INCOMING", "RAISED", "STATUS",
+                ],
+                |c| {
+                    vec![
+                        c.id.to_string(),
+                        format!("{} ({})", c.student_name, c.student_id),
+                        c.item.clone(),
+                        opt(&c.held_value),
+                        opt(&c.incoming_value),
+                        time::display(c.raised_at),
+                        c.status.to_string(),
+                    ]
+                },
+            );
         }
         Command::Show { id } => {
             let d = svc.conflict(*id)?;
@@ -104,7 +120,12 @@ pub(super) fn run(ctx: &Context, cmd: &Command) -> Result<()> {
                     println!("  resolved:       by {by} at {}", time::display(at));
                 }
                 for h in &d.history {
-                    println!("  history:        {} {} by {}", time::display(h.at), h.action, h.actor);
+                    println!(
+                        "  history:        {} {} by {}",
+                        time::display(h.at),
+                        h.action,
+                        h.actor
+                    );
                 }
             });
         }
@@ -124,6 +145,9 @@ impl Bulk {
     fn selection(&self, ctx: &Context) -> Result<Selection> {
         let mut filter = self.filter.to_filter(ctx)?;
         filter.ids = self.ids.clone();
-        Ok(Selection { filter, all: self.all })
+        Ok(Selection {
+            filter,
+            all: self.all,
+        })
     }
 }

@@ -100,9 +100,17 @@ impl Context {
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let default = if matches!(cli.command, Command::Demo) { "b2b-demo.db" } else { "b2b.db" };
+    let default = if matches!(cli.command, Command::Demo) {
+        "b2b-demo.db"
+    } else {
+        "b2b.db"
+    };
     let db = cli.db.clone().unwrap_or_else(|| PathBuf::from(default));
-    let ctx = Context { db, json: cli.json, service: OnceCell::new() };
+    let ctx = Context {
+        db,
+        json: cli.json,
+        service: OnceCell::new(),
+    };
     match dispatch(&ctx, &cli.command) {
         Ok(()) => 0,
         Err(e) => {
@@ -116,7 +124,10 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
     match command {
         Command::Init => {
             Service::create(&ctx.db, Actor::cli_user())?;
-            println!("Created {}. Next: `b2b --db {0} plugin list`.", ctx.db.display());
+            println!(
+                "Created {}. Next: `b2b --db {0} plugin list`.",
+                ctx.db.display()
+            );
             Ok(())
         }
         Command::Demo => crate::demo::run(&ctx.db),
@@ -125,7 +136,9 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         Command::Conflicts(cmd) => conflicts::run(ctx, cmd),
         Command::Students(cmd) => records::students(ctx, cmd),
         Command::Schools(SchoolsCommand::List) => records::schools(ctx),
-        Command::Files(FilesCommand::List { school, limit }) => records::files(ctx, school.as_deref(), *limit),
+        Command::Files(FilesCommand::List { school, limit }) => {
+            records::files(ctx, school.as_deref(), *limit)
+        }
         Command::Defaults(cmd) => records::defaults(ctx, cmd),
         Command::Plugin(cmd) => plugins::plugin(ctx, cmd),
     }

@@ -3,9 +3,17 @@
 use serde::Serialize;
 
 /// Prints rows as an aligned table, or as JSON when `json` is set.
-pub fn listing<T: Serialize>(json: bool, items: &[T], headers: &[&str], row: impl Fn(&T) -> Vec<String>) {
+pub fn listing<T: Serialize>(
+    json: bool,
+    items: &[T],
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) {
     if json {
-        println!("{}", serde_json::to_string_pretty(items).expect("listings serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(items).expect("listings serialise")
+        );
         return;
     }
     if items.is_empty() {
@@ -20,7 +28,11 @@ pub fn listing<T: Serialize>(json: bool, items: &[T], headers: &[&str], row: imp
         }
     }
     let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(headers.iter().map(|h| h.to_string()).collect());
@@ -32,7 +44,10 @@ pub fn listing<T: Serialize>(json: bool, items: &[T], headers: &[&str], row: imp
 /// Prints one value as pretty JSON, or through `human` for people.
 pub fn single<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
     if json {
-        println!("{}", serde_json::to_string_pretty(value).expect("values serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("values serialise")
+        );
     } else {
         human(value);
     }
@@ -40,5 +55,7 @@ pub fn single<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
 
 /// An optional value for a table cell.
 pub fn opt(v: &Option<impl ToString>) -> String {
-    v.as_ref().map(ToString::to_string).unwrap_or_else(|| "-".into())
+    v.as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "-".into())
 }

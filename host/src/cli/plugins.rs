@@ -78,27 +78,42 @@ pub(super) fn plugin(ctx: &Context, cmd: &Plugin) -> Result<()> {
     match cmd {
         Plugin::List => {
             let list = svc.plugins()?;
-            listing(ctx.json, &list, &["ID", "VERSION", "SOURCE", "ENABLED", "GRANTED"], |p| {
-                vec![
-                    p.id.clone(),
-                    p.version.clone(),
-                    format!("{:?}", p.source).to_lowercase(),
-                    p.enabled.to_string(),
-                    p.granted.join(", "),
-                ]
-            });
+            listing(
+                ctx.json,
+                &list,
+                &["ID", "VERSION", "SOURCE", "ENABLED", "GRANTED"],
+                |p| {
+                    vec![
+                        p.id.clone(),
+                        p.version.clone(),
+                        format!("{:?}", p.source).to_lowercase(),
+                        p.enabled.to_string(),
+                        p.granted.join(", "),
+                    ]
+                },
+            );
         }
         Plugin::Inspect { target } => {
             let path = Path::new(target);
             if !path.exists() {
                 let r = crate::storage::plugins::get(svc.conn(), target)?;
                 single(ctx.json, &r, |r| {
-                    println!("{} {} ({:?}), {}", r.id, r.version, r.source, if r.enabled { "enabled" } else { "disabled" });
+                    println!(
+                        "{} {} ({:?}), {}",
+                        r.id,
+                        r.version,
+                        r.source,
+                        if r.enabled { "enabled" } else { "disabled" }
+                    );
                     println!("  {}", r.description);
                     println!("  asks for: {}", r.requested.join(", "));
                     println!("  granted:  {}", r.granted.join(", "));
                     println!("  sha256:   {}", r.sha256);
-                    println!("  installed by {} at {}", r.installed_by, time::display(r.installed_at));
+                    println!(
+                        "  installed by {} at {}",
+                        r.installed_by,
+                        time::display(r.installed_at)
+                    );
                 });
                 return Ok(());
             }
@@ -120,12 +135,28 @@ pub(super) fn plugin(ctx: &Context, cmd: &Plugin) -> Result<()> {
                 "Installed {} {}, granted: {}.",
                 r.id,
                 r.version,
-                if r.granted.is_empty() { "nothing".into() } else { r.granted.join(", ") }
+                if r.granted.is_empty() {
+                    "nothing".into()
+                } else {
+                    r.granted.join(", ")
+                }
             );
         }
-        Plugin::Grant { id, capabilities, revoke } => {
+        Plugin::Grant {
+            id,
+            capabilities,
+            revoke,
+        } => {
             let r = svc.grant(id, &Capability::parse_all(capabilities)?, *revoke)?;
-            println!("{} is now granted: {}", r.id, if r.granted.is_empty() { "nothing".into() } else { r.granted.join(", ") });
+            println!(
+                "{} is now granted: {}",
+                r.id,
+                if r.granted.is_empty() {
+                    "nothing".into()
+                } else {
+                    r.granted.join(", ")
+                }
+            );
         }
         Plugin::Enable { id } => {
             svc.set_plugin_enabled(id, true)?;
@@ -160,7 +191,11 @@ fn print_inspection(i: &crate::service::Inspection) {
         println!("    none");
     }
     for p in &d.params {
-        let default = p.default.as_deref().map(|v| format!(" (default {v})")).unwrap_or_default();
+        let default = p
+            .default
+            .as_deref()
+            .map(|v| format!(" (default {v})"))
+            .unwrap_or_default();
         println!("    {:<16} {}{default}", p.name, p.description);
     }
 }
@@ -185,7 +220,10 @@ fn confirm_grant() -> Result<GrantChoice> {
 
 pub(super) fn action(ctx: &Context, cmd: &Action) -> Result<()> {
     let Action::Run { name, params } = cmd;
-    let params = params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>>>()?;
+    let params = params
+        .iter()
+        .map(|p| parse_param(p))
+        .collect::<Result<Vec<_>>>()?;
     let result = ctx.service()?.run_action(name, &params)?;
     single(ctx.json, &result, print_result);
     match result.outcome {

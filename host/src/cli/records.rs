@@ -79,26 +79,42 @@ pub enum Runs {
 pub(super) fn students(ctx: &Context, cmd: &Students) -> Result<()> {
     let svc = ctx.service()?;
     match cmd {
-        Students::List { school, search, limit } => {
+        Students::List {
+            school,
+            search,
+            limit,
+        } => {
             let filter = Filter {
-                school_id: school.as_deref().map(|s| svc.school(s)).transpose()?.map(|s| s.id),
+                school_id: school
+                    .as_deref()
+                    .map(|s| svc.school(s))
+                    .transpose()?
+                    .map(|s| s.id),
                 search: search.clone(),
             };
             let list = svc.students(&filter, *limit)?;
-            listing(ctx.json, &list, &["ID", "NAME", "DOB", "UPN", "POSTCODE", "SCHOOL"], |s| {
-                vec![
-                    s.id.to_string(),
-                    s.display_name(),
-                    s.value("basic.date_of_birth").unwrap_or("-").into(),
-                    s.value("identifiers.upn").unwrap_or("-").into(),
-                    s.value("address.postcode").unwrap_or("-").into(),
-                    opt(&s.school_id),
-                ]
-            });
+            listing(
+                ctx.json,
+                &list,
+                &["ID", "NAME", "DOB", "UPN", "POSTCODE", "SCHOOL"],
+                |s| {
+                    vec![
+                        s.id.to_string(),
+                        s.display_name(),
+                        s.value("basic.date_of_birth").unwrap_or("-").into(),
+                        s.value("identifiers.upn").unwrap_or("-").into(),
+                        s.value("address.postcode").unwrap_or("-").into(),
+                        opt(&s.school_id),
+                    ]
+                },
+            );
         }
         Students::Show { id } => show_student(ctx, &svc.student(*id)?),
         Students::Edit { id, changes } => {
-            let changes = changes.iter().map(|c| parse_param(c)).collect::<Result<Vec<_>>>()?;
+            let changes = changes
+                .iter()
+                .map(|c| parse_param(c))
+                .collect::<Result<Vec<_>>>()?;
             let s = svc.edit_student(*id, &changes)?;
             println!("Updated {} item(s) of student {}.", changes.len(), s.id);
             show_student(ctx, &s);
@@ -109,7 +125,12 @@ pub(super) fn students(ctx: &Context, cmd: &Students) -> Result<()> {
 
 fn show_student(ctx: &Context, s: &crate::storage::students::Student) {
     single(ctx.json, s, |s| {
-        println!("Student {} ({}), school {}", s.id, if s.active { "active" } else { "inactive" }, opt(&s.school_id));
+        println!(
+            "Student {} ({}), school {}",
+            s.id,
+            if s.active { "active" } else { "inactive" },
+            opt(&s.school_id)
+        );
         for (key, value) in &s.items {
             println!("  {key:<28} {}", value.as_deref().unwrap_or("-"));
         }
@@ -122,7 +143,12 @@ pub(super) fn defaults(ctx: &Context, cmd: &Defaults) -> Result<()> {
         Defaults::List => {
             let list = svc.defaults()?;
             listing(ctx.json, &list, &["KEY", "VALUE", "", "DESCRIPTION"], |s| {
-                vec![s.key.into(), s.value.to_string(), if s.is_default { "" } else { "(set)" }.into(), s.description.into()]
+                vec![
+                    s.key.into(),
+                    s.value.to_string(),
+                    if s.is_default { "" } else { "(set)" }.into(),
+                    s.description.into(),
+                ]
             });
         }
         Defaults::Get { key } => single(ctx.json, &svc.default_value(key)?, |v| println!("{v}")),
@@ -136,26 +162,46 @@ pub(super) fn defaults(ctx: &Context, cmd: &Defaults) -> Result<()> {
 
 pub(super) fn schools(ctx: &Context) -> Result<()> {
     let list = ctx.service()?.schools()?;
-    listing(ctx.json, &list, &["ID", "WONDE ID", "URN", "NAME", "ACTIVE"], |s| {
-        vec![s.id.to_string(), opt(&s.wonde_id), opt(&s.urn), s.name.clone(), s.active.to_string()]
-    });
+    listing(
+        ctx.json,
+        &list,
+        &["ID", "WONDE ID", "URN", "NAME", "ACTIVE"],
+        |s| {
+            vec![
+                s.id.to_string(),
+                opt(&s.wonde_id),
+                opt(&s.urn),
+                s.name.clone(),
+                s.active.to_string(),
+            ]
+        },
+    );
     Ok(())
 }
 
 pub(super) fn files(ctx: &Context, school: Option<&str>, limit: u32) -> Result<()> {
     let list = ctx.service()?.files(school, limit)?;
-    listing(ctx.json, &list, &["ID", "SCHOOL", "RECEIVED", "STATUS", "RECORDS", "ERRORS", "BYTES", "DELETED"], |f| {
-        vec![
-            f.id.to_string(),
-            opt(&f.school_name),
-            time::display(f.received_at),
-            f.status.as_str().into(),
-            f.record_count.to_string(),
-            f.error_count.to_string(),
-            f.payload_bytes.to_string(),
-            f.deleted_at.map(time::display).unwrap_or_else(|| "-".into()),
-        ]
-    });
+    listing(
+        ctx.json,
+        &list,
+        &[
+            "ID", "SCHOOL", "RECEIVED", "STATUS", "RECORDS", "ERRORS", "BYTES", "DELETED",
+        ],
+        |f| {
+            vec![
+                f.id.to_string(),
+                opt(&f.school_name),
+                time::display(f.received_at),
+                f.status.as_str().into(),
+                f.record_count.to_string(),
+                f.error_count.to_string(),
+                f.payload_bytes.to_string(),
+                f.deleted_at
+                    .map(time::display)
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        },
+    );
     Ok(())
 }
 
@@ -164,28 +210,46 @@ pub(super) fn runs(ctx: &Context, cmd: &Runs) -> Result<()> {
     match cmd {
         Runs::List { plugin, limit } => {
             let list = svc.runs(plugin.as_deref(), *limit)?;
-            listing(ctx.json, &list, &["ID", "PLUGIN", "STARTED", "STATUS", "EXAMINED", "CHANGED", "SKIPPED", "BY"], |r| {
-                let c = r.counts.clone().unwrap_or_default();
-                vec![
-                    r.id.to_string(),
-                    r.plugin_id.clone(),
-                    time::display(r.started_at),
-                    r.status.clone(),
-                    c.examined.to_string(),
-                    c.changed.to_string(),
-                    c.skipped.to_string(),
-                    r.actor.clone(),
-                ]
-            });
+            listing(
+                ctx.json,
+                &list,
+                &[
+                    "ID", "PLUGIN", "STARTED", "STATUS", "EXAMINED", "CHANGED", "SKIPPED", "BY",
+                ],
+                |r| {
+                    let c = r.counts.clone().unwrap_or_default();
+                    vec![
+                        r.id.to_string(),
+                        r.plugin_id.clone(),
+                        time::display(r.started_at),
+                        r.status.clone(),
+                        c.examined.to_string(),
+                        c.changed.to_string(),
+                        c.skipped.to_string(),
+                        r.actor.clone(),
+                    ]
+                },
+            );
         }
         Runs::Show { id } => single(ctx.json, &svc.run(*id)?, |r| {
-            println!("Run {} of {} {} ({})", r.id, r.plugin_id, r.plugin_version, r.status);
+            println!(
+                "Run {} of {} {} ({})",
+                r.id, r.plugin_id, r.plugin_version, r.status
+            );
             println!("  by:       {}", r.actor);
             println!("  params:   {}", r.params);
             println!("  started:  {}", time::display(r.started_at));
-            println!("  finished: {}", r.finished_at.map(time::display).unwrap_or_else(|| "-".into()));
+            println!(
+                "  finished: {}",
+                r.finished_at
+                    .map(time::display)
+                    .unwrap_or_else(|| "-".into())
+            );
             if let Some(c) = &r.counts {
-                println!("  counts:   examined {}, changed {}, skipped {}", c.examined, c.changed, c.skipped);
+                println!(
+                    "  counts:   examined {}, changed {}, skipped {}",
+                    c.examined, c.changed, c.skipped
+                );
             }
             if let Some(s) = &r.summary {
                 println!("  summary:  {s}");

@@ -28,7 +28,12 @@ fn engine_key(engine: &wasmtime::Engine) -> u64 {
 /// Compiles `wasm`, or loads it compiled from `dir` when it was compiled
 /// before by a compatible engine. A cache that cannot be read or written is
 /// skipped, never fatal: it only costs time.
-pub(crate) fn load(engine: &wasmtime::Engine, wasm: &[u8], sha256: &str, dir: Option<&Path>) -> Result<Component> {
+pub(crate) fn load(
+    engine: &wasmtime::Engine,
+    wasm: &[u8],
+    sha256: &str,
+    dir: Option<&Path>,
+) -> Result<Component> {
     let Some(dir) = dir else {
         return compile(engine, wasm);
     };
@@ -60,7 +65,11 @@ fn refused(e: wasmtime::Error) -> Error {
 /// Writes atomically (temporary file, then rename) so a concurrent reader
 /// never sees half a file.
 fn store(dir: &Path, path: &Path, bytes: &[u8]) {
-    let tmp = dir.join(format!(".{}.{}", std::process::id(), path.file_name().and_then(|n| n.to_str()).unwrap_or("x")));
+    let tmp = dir.join(format!(
+        ".{}.{}",
+        std::process::id(),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+    ));
     let written = std::fs::create_dir_all(dir)
         .and_then(|_| std::fs::write(&tmp, bytes))
         .and_then(|_| std::fs::rename(&tmp, path));

@@ -33,17 +33,30 @@ impl MemoryLimiter {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.cap {
             self.hit = true;
             // Trapping (rather than returning false) stops the plugin at once;
             // many guests abort on allocation failure anyway, with a less clear trap.
-            return Err(wasmtime::format_err!("memory limit of {} MiB reached", self.cap >> 20));
+            return Err(wasmtime::format_err!(
+                "memory limit of {} MiB reached",
+                self.cap >> 20
+            ));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -103,13 +116,19 @@ impl Ticker {
         let (lock, cv) = &*self.state;
         lock.lock().unwrap_or_else(|e| e.into_inner()).active += 1;
         cv.notify_all();
-        Ticking { state: Arc::clone(&self.state) }
+        Ticking {
+            state: Arc::clone(&self.state),
+        }
     }
 }
 
 impl Drop for Ticking {
     fn drop(&mut self) {
-        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).active -= 1;
+        self.state
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .active -= 1;
     }
 }
 

@@ -130,7 +130,10 @@ pub(crate) struct RunState {
 
 impl WasiView for RunState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -145,7 +148,10 @@ pub struct Engine {
 
 /// sha256 of some bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Engine {
@@ -157,9 +163,16 @@ impl Engine {
         let engine = wasmtime::Engine::new(&config).map_err(internal)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(internal)?;
-        Action::add_to_linker::<RunState, HasSelf<HostContext>>(&mut linker, |s| &mut s.host).map_err(internal)?;
+        Action::add_to_linker::<RunState, HasSelf<HostContext>>(&mut linker, |s| &mut s.host)
+            .map_err(internal)?;
         let ticker = Ticker::start(&engine);
-        Ok(Engine { engine, linker, cache_dir, loaded: Mutex::new(HashMap::new()), ticker })
+        Ok(Engine {
+            engine,
+            linker,
+            cache_dir,
+            loaded: Mutex::new(HashMap::new()),
+            ticker,
+        })
     }
 
     /// Loads a plugin from its wasm bytes, reusing one loaded before. A file
@@ -168,26 +181,53 @@ impl Engine {
     /// and what this host offers.
     pub fn load(&self, wasm: &[u8]) -> Result<Plugin> {
         let sha256 = sha256_hex(wasm);
-        if let Some(p) = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(&sha256) {
+        if let Some(p) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sha256)
+        {
             return Ok(p.clone());
         }
         check_header(wasm)?;
-        let component = compile_cache::load(&self.engine, wasm, &sha256, self.cache_dir.as_deref())?;
+        let component =
+            compile_cache::load(&self.engine, wasm, &sha256, self.cache_dir.as_deref())?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .and_then(ActionPre::new)
             .map_err(|e| self.wrong_world(&component, e))?;
-        let plugin = Plugin(Arc::new(Loaded { pre, sha256: sha256.clone(), descriptor: OnceLock::new() }));
-        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256, plugin.clone());
+        let plugin = Plugin(Arc::new(Loaded {
+            pre,
+            sha256: sha256.clone(),
+            descriptor: OnceLock::new(),
+        }));
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sha256, plugin.clone());
         Ok(plugin)
     }
 
     fn wrong_world(&self, component: &Component, e: wasmtime::Error) -> Error {
         let ty = component.component_type();
-        let names = |items: Vec<String>| if items.is_empty() { "nothing".to_string() } else { items.join(", ") };
-        let imports = names(ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect());
-        let exports = names(ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect());
+        let names = |items: Vec<String>| {
+            if items.is_empty() {
+                "nothing".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        let imports = names(
+            ty.imports(&self.engine)
+                .map(|(n, _)| n.to_string())
+                .collect(),
+        );
+        let exports = names(
+            ty.exports(&self.engine)
+                .map(|(n, _)| n.to_string())
+                .collect(),
+        );
         Error::Refused(format!(
             "this component is not a B2B action for this host: {e:#}.\n  \
              It imports: {imports}\n  It exports: {exports}\n  \
@@ -202,8 +242,18 @@ impl Engine {
         if let Some(d) = plugin.0.descriptor.get() {
             return Ok(d.clone());
         }
-        let limits = Limits { time: std::time::Duration::from_secs(10), memory_bytes: 64 << 20, log_bytes: 16 << 10 };
-        let host = HostContext::new(None, Vec::new(), RunLog::new("describe", limits.log_bytes), 0, Actor::system());
+        let limits = Limits {
+            time: std::time::Duration::from_secs(10),
+            memory_bytes: 64 << 20,
+            log_bytes: 16 << 10,
+        };
+        let host = HostContext::new(
+            None,
+            Vec::new(),
+            RunLog::new("describe", limits.log_bytes),
+            0,
+            Actor::system(),
+        );
         let mut store = self.store(host, &limits);
         let descriptor = plugin
             .0
@@ -211,7 +261,12 @@ impl Engine {
             .instantiate(&mut store)
             .and_then(|action| action.call_describe(&mut store))
             .map(Descriptor::from)
-            .map_err(|e| Error::ActionFailed(format!("its `describe` export failed: {}", failure_message(&store, &e))))?;
+            .map_err(|e| {
+                Error::ActionFailed(format!(
+                    "its `describe` export failed: {}",
+                    failure_message(&store, &e)
+                ))
+            })?;
         Ok(plugin.0.descriptor.get_or_init(|| descriptor).clone())
     }
 
@@ -219,22 +274,44 @@ impl Engine {
     /// plugin: a trap, a limit or an error it returns becomes `outcome: Err`.
     pub fn run(&self, plugin: &Plugin, req: RunRequest) -> RunOutput {
         let log = RunLog::new(&req.plugin_id, req.limits.log_bytes);
-        let host = HostContext::new(Some(req.conn), req.grant, log.clone(), req.started_at, req.actor);
+        let host = HostContext::new(
+            Some(req.conn),
+            req.grant,
+            log.clone(),
+            req.started_at,
+            req.actor,
+        );
         let mut store = self.store(host, &req.limits);
         let _ticking = self.ticker.ticking();
-        let result = plugin.0.pre.instantiate(&mut store).and_then(|action: Action| action.call_run(&mut store, &req.params));
+        let result = plugin
+            .0
+            .pre
+            .instantiate(&mut store)
+            .and_then(|action: Action| action.call_run(&mut store, &req.params));
         let outcome = match result {
             Ok(Ok(report)) => Ok(Report::from(report)),
-            Ok(Err(e)) => Err(format!("the plugin stopped with an error: {}", crate::capabilities::describe_error(&e))),
+            Ok(Err(e)) => Err(format!(
+                "the plugin stopped with an error: {}",
+                crate::capabilities::describe_error(&e)
+            )),
             Err(e) => Err(failure_message(&store, &e)),
         };
-        let conn = store.into_data().host.take_connection().expect("a run always has a connection");
-        RunOutput { outcome, log: log.contents(), conn }
+        let conn = store
+            .into_data()
+            .host
+            .take_connection()
+            .expect("a run always has a connection");
+        RunOutput {
+            outcome,
+            log: log.contents(),
+            conn,
+        }
     }
 
     fn store(&self, host: HostContext, limits: &Limits) -> Store<RunState> {
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(Capture::new(host.log(), Stream::Stdout)).stderr(Capture::new(host.log(), Stream::Stderr));
+        wasi.stdout(Capture::new(host.log(), Stream::Stdout))
+            .stderr(Capture::new(host.log(), Stream::Stderr));
         let state = RunState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -271,7 +348,10 @@ fn failure_message(store: &Store<RunState>, e: &wasmtime::Error) -> String {
             state.limiter_cap_mib()
         );
     }
-    let trap = e.downcast_ref::<Trap>().map(|t| t.to_string()).unwrap_or_else(|| format!("{e:#}"));
+    let trap = e
+        .downcast_ref::<Trap>()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| format!("{e:#}"));
     let last_words = state.host.log().tail("stderr", 3).join(" / ");
     if last_words.is_empty() {
         format!("the plugin crashed: {trap}")
@@ -318,7 +398,12 @@ impl From<bindings::Descriptor> for Descriptor {
             params: d
                 .params
                 .into_iter()
-                .map(|p| ParamSpec { name: p.name, description: p.description, default: p.default, required: p.required })
+                .map(|p| ParamSpec {
+                    name: p.name,
+                    description: p.description,
+                    default: p.default,
+                    required: p.required,
+                })
                 .collect(),
         }
     }
@@ -326,6 +411,11 @@ impl From<bindings::Descriptor> for Descriptor {
 
 impl From<bindings::Report> for Report {
     fn from(r: bindings::Report) -> Self {
-        Report { examined: r.examined, changed: r.changed, skipped: r.skipped, summary: r.summary }
+        Report {
+            examined: r.examined,
+            changed: r.changed,
+            skipped: r.skipped,
+            summary: r.summary,
+        }
     }
 }

@@ -104,8 +104,11 @@ impl RunLog {
     pub fn tail(&self, tag: &str, n: usize) -> Vec<String> {
         let text = self.contents();
         let prefix = format!("{} {tag}: ", self.lock().plugin);
-        let mut lines: Vec<String> =
-            text.lines().filter_map(|l| l.strip_prefix(&prefix)).map(str::to_string).collect();
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(str::to_string)
+            .collect();
         lines.drain(..lines.len().saturating_sub(n));
         lines
     }
@@ -140,7 +143,10 @@ pub(crate) struct Capture {
 
 impl Capture {
     pub(crate) fn new(log: &RunLog, stream: Stream) -> Self {
-        Capture { log: log.clone(), stream }
+        Capture {
+            log: log.clone(),
+            stream,
+        }
     }
 }
 
@@ -182,7 +188,11 @@ impl Pollable for Capture {
 }
 
 impl tokio::io::AsyncWrite for Capture {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.log.output(self.stream, buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -206,7 +216,10 @@ mod tests {
         log.output(Stream::Stdout, b"hel");
         log.output(Stream::Stdout, b"lo\nwor");
         log.line("INFO", "note");
-        assert_eq!(log.contents(), "demo stdout: hello\ndemo INFO: note\ndemo stdout: wor\n");
+        assert_eq!(
+            log.contents(),
+            "demo stdout: hello\ndemo INFO: note\ndemo stdout: wor\n"
+        );
     }
 
     #[test]

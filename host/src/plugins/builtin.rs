@@ -20,7 +20,8 @@ pub fn all() -> Vec<Builtin> {
     let mut all: Vec<Builtin> = EMBEDDED
         .iter()
         .map(|(text, wasm)| Builtin {
-            manifest: Manifest::parse(text, "a built-in manifest").expect("built-in manifests are checked by tests"),
+            manifest: Manifest::parse(text, "a built-in manifest")
+                .expect("built-in manifests are checked by tests"),
             wasm,
         })
         .collect();

@@ -45,7 +45,10 @@ impl Manifest {
             .map_err(|e| Error::invalid(format!("{origin} is not a valid plugin manifest: {e}")))?;
         let id_ok = !raw.id.is_empty()
             && raw.id.len() <= 64
-            && raw.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && raw
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !id_ok {
             return Err(Error::invalid(format!(
                 "{origin}: id `{}` must be 1 to 64 lower-case letters, digits or dashes",
@@ -68,7 +71,11 @@ impl Manifest {
     /// its `.wasm`), or from a `.wasm` file with `plugin.toml` beside it.
     /// Returns the manifest and the component's path.
     pub fn locate(path: &Path) -> Result<(Manifest, PathBuf)> {
-        let dir = if path.is_dir() { path } else { path.parent().unwrap_or(Path::new(".")) };
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
         let manifest_path = dir.join(FILE_NAME);
         let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
             Error::not_found(format!(
@@ -105,7 +112,9 @@ impl Manifest {
                 )))
             }
         }
-        let built = dir.join("target/wasm32-wasip2/release").join(format!("{}.wasm", self.id.replace('-', "_")));
+        let built = dir
+            .join("target/wasm32-wasip2/release")
+            .join(format!("{}.wasm", self.id.replace('-', "_")));
         if built.is_file() {
             return Ok(built);
         }
@@ -138,8 +147,12 @@ mod tests {
 
     #[test]
     fn unknown_capability_is_named() {
-        let err = Manifest::parse(&GOOD.replace("conflicts:read\"]", "root\"]"), "test").unwrap_err();
-        assert!(err.to_string().contains("unknown capability `root`"), "{err}");
+        let err =
+            Manifest::parse(&GOOD.replace("conflicts:read\"]", "root\"]"), "test").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown capability `root`"),
+            "{err}"
+        );
     }
 
     #[test]

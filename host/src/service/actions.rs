@@ -34,7 +34,13 @@ impl Service {
         let params = check_params(&descriptor, params)?;
         let limits = self.limits()?;
         let params_json = serde_json::to_string(&params).expect("pairs of strings serialise");
-        let run_id = runs::start(&self.conn, &record.id, &record.version, &params_json, self.actor.as_str())?;
+        let run_id = runs::start(
+            &self.conn,
+            &record.id,
+            &record.version,
+            &params_json,
+            self.actor.as_str(),
+        )?;
 
         let run_conn = self.db.connect()?;
         run_conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -65,13 +71,22 @@ impl Service {
         }
         let stored = match &outcome {
             Ok(r) => runs::Outcome::Succeeded {
-                counts: runs::Counts { examined: r.examined, changed: r.changed, skipped: r.skipped },
+                counts: runs::Counts {
+                    examined: r.examined,
+                    changed: r.changed,
+                    skipped: r.skipped,
+                },
                 summary: r.summary.clone(),
             },
             Err(e) => runs::Outcome::Failed { error: e.clone() },
         };
         runs::finish(&self.conn, run_id, &stored, &output.log)?;
-        Ok(ActionResult { run_id, plugin_id: record.id, outcome, log: output.log })
+        Ok(ActionResult {
+            run_id,
+            plugin_id: record.id,
+            outcome,
+            log: output.log,
+        })
     }
 
     fn limits(&self) -> Result<Limits> {
@@ -91,16 +106,26 @@ fn check_params(d: &Descriptor, given: &[(String, String)]) -> Result<Vec<(Strin
         if d.params.is_empty() {
             "it takes no parameters".to_string()
         } else {
-            let list: Vec<String> = d.params.iter().map(|p| format!("{} ({})", p.name, p.description)).collect();
+            let list: Vec<String> = d
+                .params
+                .iter()
+                .map(|p| format!("{} ({})", p.name, p.description))
+                .collect();
             format!("it takes: {}", list.join("; "))
         }
     };
     for (name, _) in given {
         if !d.params.iter().any(|p| &p.name == name) {
-            return Err(Error::invalid(format!("`{name}` is not a parameter of {}; {}", d.id, known())));
+            return Err(Error::invalid(format!(
+                "`{name}` is not a parameter of {}; {}",
+                d.id,
+                known()
+            )));
         }
         if given.iter().filter(|(n, _)| n == name).count() > 1 {
-            return Err(Error::invalid(format!("parameter `{name}` is given more than once")));
+            return Err(Error::invalid(format!(
+                "parameter `{name}` is given more than once"
+            )));
         }
     }
     let mut params = Vec::new();
@@ -126,7 +151,11 @@ fn check_params(d: &Descriptor, given: &[(String, String)]) -> Result<Vec<(Strin
 /// Splits `name=value`, for the CLI and task definitions.
 pub fn parse_param(raw: &str) -> Result<(String, String)> {
     match raw.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_string(), value.to_string())),
-        _ => Err(Error::invalid(format!("parameter `{raw}` must be written name=value"))),
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(Error::invalid(format!(
+            "parameter `{raw}` must be written name=value"
+        ))),
     }
 }

@@ -59,32 +59,53 @@ impl Service {
     /// into the held record (audited) and the conflict marked accepted. All
     /// or nothing. Returns how many were accepted.
     pub fn accept_conflicts(&self, selection: &Selection) -> Result<usize> {
-        self.resolve(selection, |conn, id| conflicts::accept(conn, id, &self.actor))
+        self.resolve(selection, |conn, id| {
+            conflicts::accept(conn, id, &self.actor)
+        })
     }
 
     /// Discards the selected open conflicts, keeping the held values.
     /// Returns how many were discarded.
     pub fn discard_conflicts(&self, selection: &Selection) -> Result<usize> {
-        self.resolve(selection, |conn, id| conflicts::discard(conn, id, &self.actor))
+        self.resolve(selection, |conn, id| {
+            conflicts::discard(conn, id, &self.actor)
+        })
     }
 
-    fn resolve(&self, selection: &Selection, each: impl Fn(&rusqlite::Connection, i64) -> Result<()>) -> Result<usize> {
+    fn resolve(
+        &self,
+        selection: &Selection,
+        each: impl Fn(&rusqlite::Connection, i64) -> Result<()>,
+    ) -> Result<usize> {
         let f = &selection.filter;
-        let has_criteria = !f.ids.is_empty() || f.school_id.is_some() || f.student_id.is_some() || f.item.is_some();
+        let has_criteria = !f.ids.is_empty()
+            || f.school_id.is_some()
+            || f.student_id.is_some()
+            || f.item.is_some();
         if !has_criteria && !selection.all {
             return Err(Error::invalid(
                 "name conflict ids or a filter (--school, --student, --item); to resolve every open conflict pass --all",
             ));
         }
-        if let Some(missing) = f.ids.iter().find(|id| conflicts::get(&self.conn, **id).is_err()) {
-            return Err(Error::not_found(format!("no conflict {missing}; see `b2b conflicts list`")));
+        if let Some(missing) = f
+            .ids
+            .iter()
+            .find(|id| conflicts::get(&self.conn, **id).is_err())
+        {
+            return Err(Error::not_found(format!(
+                "no conflict {missing}; see `b2b conflicts list`"
+            )));
         }
         let mut filter = f.clone();
         filter.status = Some(Status::Open);
         let chosen = conflicts::list(&self.conn, &filter, BULK_LIMIT)?;
         if !f.ids.is_empty() && chosen.len() < f.ids.len() {
             let open: Vec<i64> = chosen.iter().map(|c| c.id).collect();
-            let closed = f.ids.iter().find(|id| !open.contains(id)).expect("one id is not open");
+            let closed = f
+                .ids
+                .iter()
+                .find(|id| !open.contains(id))
+                .expect("one id is not open");
             // Says who resolved it and when.
             return each(&self.conn, *closed).map(|_| 0);
         }

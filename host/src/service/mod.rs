@@ -42,7 +42,12 @@ impl Service {
 
     fn new(db: Db, actor: Actor) -> Result<Service> {
         let conn = db.connect()?;
-        let service = Service { db, conn, actor, engine: OnceLock::new() };
+        let service = Service {
+            db,
+            conn,
+            actor,
+            engine: OnceLock::new(),
+        };
         service.sync_builtins()?;
         Ok(service)
     }

@@ -44,11 +44,19 @@ impl Service {
         for b in builtin::all() {
             let sha256 = sha256_hex(b.wasm);
             let current = store::find(&self.conn, &b.manifest.id)?;
-            if current.as_ref().is_some_and(|r| r.sha256 == sha256 && r.source == Source::Builtin) {
+            if current
+                .as_ref()
+                .is_some_and(|r| r.sha256 == sha256 && r.source == Source::Builtin)
+            {
                 continue;
             }
             let enabled = current.map(|r| r.enabled).unwrap_or(true);
-            let names: Vec<String> = b.manifest.capabilities.iter().map(|c| c.name().to_string()).collect();
+            let names: Vec<String> = b
+                .manifest
+                .capabilities
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
             let record = PluginRecord {
                 id: b.manifest.id.clone(),
                 name: b.manifest.name.clone(),
@@ -65,8 +73,14 @@ impl Service {
             };
             in_transaction(&self.conn, |conn| {
                 store::upsert(conn, &record)?;
-                audit::record(conn, &Actor::system(), "plugin.builtin", "plugin", &record.id,
-                    json!({"version": record.version, "sha256": record.sha256}))
+                audit::record(
+                    conn,
+                    &Actor::system(),
+                    "plugin.builtin",
+                    "plugin",
+                    &record.id,
+                    json!({"version": record.version, "sha256": record.sha256}),
+                )
             })?;
         }
         Ok(())
@@ -82,13 +96,22 @@ impl Service {
         Ok(Inspection {
             id: manifest.id.clone(),
             descriptor,
-            requested: manifest.capabilities.iter().map(|c| (c.name().to_string(), c.description().to_string())).collect(),
+            requested: manifest
+                .capabilities
+                .iter()
+                .map(|c| (c.name().to_string(), c.description().to_string()))
+                .collect(),
             wasm: wasm_path,
             sha256: sha256_hex(&wasm),
         })
     }
 
-    fn load_checked(&self, manifest: &Manifest, wasm: &[u8], path: &Path) -> Result<(Plugin, Descriptor)> {
+    fn load_checked(
+        &self,
+        manifest: &Manifest,
+        wasm: &[u8],
+        path: &Path,
+    ) -> Result<(Plugin, Descriptor)> {
         let engine = self.engine()?;
         let in_file = |e: Error| match e {
             Error::Refused(m) => Error::Refused(format!("{} was refused: {m}", path.display())),
@@ -96,7 +119,8 @@ impl Service {
         };
         let plugin = engine.load(wasm).map_err(in_file)?;
         let d = engine.describe(&plugin).map_err(in_file)?;
-        if (d.id.as_str(), d.version.as_str()) != (manifest.id.as_str(), manifest.version.as_str()) {
+        if (d.id.as_str(), d.version.as_str()) != (manifest.id.as_str(), manifest.version.as_str())
+        {
             return Err(Error::Refused(format!(
                 "the manifest says `{}` version {} but the component describes itself as `{}` version {}; \
                  rebuild the plugin or correct its plugin.toml",
@@ -139,8 +163,14 @@ impl Service {
         };
         in_transaction(&self.conn, |conn| {
             store::upsert(conn, &record)?;
-            audit::record(conn, &self.actor, "plugin.install", "plugin", &record.id,
-                json!({"version": record.version, "sha256": record.sha256, "path": record.path, "granted": record.granted}))
+            audit::record(
+                conn,
+                &self.actor,
+                "plugin.install",
+                "plugin",
+                &record.id,
+                json!({"version": record.version, "sha256": record.sha256, "path": record.path, "granted": record.granted}),
+            )
         })?;
         Ok(record)
     }
@@ -161,8 +191,18 @@ impl Service {
         record.granted = names(&granted);
         in_transaction(&self.conn, |conn| {
             store::upsert(conn, &record)?;
-            audit::record(conn, &self.actor, if revoke { "plugin.revoke" } else { "plugin.grant" }, "plugin", id,
-                json!({"capabilities": names(caps), "granted": record.granted}))
+            audit::record(
+                conn,
+                &self.actor,
+                if revoke {
+                    "plugin.revoke"
+                } else {
+                    "plugin.grant"
+                },
+                "plugin",
+                id,
+                json!({"capabilities": names(caps), "granted": record.granted}),
+            )
         })?;
         Ok(record)
     }
@@ -173,7 +213,18 @@ impl Service {
         record.enabled = enabled;
         in_transaction(&self.conn, |conn| {
             store::upsert(conn, &record)?;
-            audit::record(conn, &self.actor, if enabled { "plugin.enable" } else { "plugin.disable" }, "plugin", id, json!({}))
+            audit::record(
+                conn,
+                &self.actor,
+                if enabled {
+                    "plugin.enable"
+                } else {
+                    "plugin.disable"
+                },
+                "plugin",
+                id,
+                json!({}),
+            )
         })?;
         Ok(record)
     }
@@ -188,7 +239,14 @@ impl Service {
         }
         in_transaction(&self.conn, |conn| {
             store::delete(conn, id)?;
-            audit::record(conn, &self.actor, "plugin.remove", "plugin", id, json!({"version": record.version}))
+            audit::record(
+                conn,
+                &self.actor,
+                "plugin.remove",
+                "plugin",
+                id,
+                json!({"version": record.version}),
+            )
         })
     }
 
@@ -202,14 +260,22 @@ impl Service {
     pub(super) fn load_granted(&self, id: &str) -> Result<(PluginRecord, Plugin)> {
         let record = store::get(&self.conn, id)?;
         if !record.enabled {
-            return Err(Error::Refused(format!("plugin `{id}` is disabled; `b2b plugin enable {id}` lets it run")));
+            return Err(Error::Refused(format!(
+                "plugin `{id}` is disabled; `b2b plugin enable {id}` lets it run"
+            )));
         }
         let wasm: Vec<u8> = match (&record.source, &record.path) {
-            (Source::Builtin, _) => builtin::find(id).map(|b| b.wasm.to_vec()).ok_or_else(|| {
-                Error::NotFound(format!("built-in plugin `{id}` is not in this b2b binary"))
-            })?,
+            (Source::Builtin, _) => {
+                builtin::find(id).map(|b| b.wasm.to_vec()).ok_or_else(|| {
+                    Error::NotFound(format!("built-in plugin `{id}` is not in this b2b binary"))
+                })?
+            }
             (Source::Installed, Some(path)) => read_wasm(Path::new(path))?,
-            (Source::Installed, None) => return Err(Error::Database(format!("plugin `{id}` has no file recorded"))),
+            (Source::Installed, None) => {
+                return Err(Error::Database(format!(
+                    "plugin `{id}` has no file recorded"
+                )))
+            }
         };
         let sha = sha256_hex(&wasm);
         if sha != record.sha256 {
@@ -228,7 +294,10 @@ impl Service {
 
 fn read_wasm(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| {
-        Error::NotFound(format!("cannot read the plugin file {}: {e}; reinstall the plugin from its files", path.display()))
+        Error::NotFound(format!(
+            "cannot read the plugin file {}: {e}; reinstall the plugin from its files",
+            path.display()
+        ))
     })
 }
 
@@ -236,11 +305,19 @@ fn names(caps: &[Capability]) -> Vec<String> {
     caps.iter().map(|c| c.name().to_string()).collect()
 }
 
-fn only_requested(id: &str, requested: &[Capability], chosen: Vec<Capability>) -> Result<Vec<Capability>> {
+fn only_requested(
+    id: &str,
+    requested: &[Capability],
+    chosen: Vec<Capability>,
+) -> Result<Vec<Capability>> {
     if let Some(extra) = chosen.iter().find(|c| !requested.contains(c)) {
         return Err(Error::invalid(format!(
             "`{id}` does not ask for `{extra}`; it asks for: {}",
-            if requested.is_empty() { "nothing".to_string() } else { names(requested).join(", ") }
+            if requested.is_empty() {
+                "nothing".to_string()
+            } else {
+                names(requested).join(", ")
+            }
         )));
     }
     Ok(chosen)

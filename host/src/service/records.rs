@@ -5,10 +5,10 @@ use super::Service;
 use crate::error::{Error, Result};
 use crate::storage::defaults::{self, Setting, Value};
 use crate::storage::files::{self, FileInfo};
+use crate::storage::in_transaction;
 use crate::storage::runs::{self, Run};
 use crate::storage::schools::{self, School};
 use crate::storage::students::{self, Filter, Student};
-use crate::storage::in_transaction;
 
 impl Service {
     /// Students matching a filter.
@@ -25,7 +25,9 @@ impl Service {
     /// in one transaction, each audited. Returns the record afterwards.
     pub fn edit_student(&self, id: i64, changes: &[(String, String)]) -> Result<Student> {
         if changes.is_empty() {
-            return Err(Error::invalid("name at least one change as item=value, e.g. basic.surname=Smith"));
+            return Err(Error::invalid(
+                "name at least one change as item=value, e.g. basic.surname=Smith",
+            ));
         }
         in_transaction(&self.conn, |conn| {
             students::get(conn, id)?;
@@ -48,7 +50,9 @@ impl Service {
 
     /// Sets a System Default (validated, audited).
     pub fn set_default(&self, key: &str, value: &str) -> Result<Value> {
-        in_transaction(&self.conn, |conn| defaults::set(conn, key, value, &self.actor))
+        in_transaction(&self.conn, |conn| {
+            defaults::set(conn, key, value, &self.actor)
+        })
     }
 
     /// Every school.

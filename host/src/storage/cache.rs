@@ -44,7 +44,12 @@ pub fn put(
 }
 
 /// Entries after `after` in id order, optionally one school's, at most `limit`.
-pub fn page(conn: &Connection, after: i64, limit: u32, school_id: Option<i64>) -> Result<Vec<Entry>> {
+pub fn page(
+    conn: &Connection,
+    after: i64,
+    limit: u32,
+    school_id: Option<i64>,
+) -> Result<Vec<Entry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, school_id, external_id, data_group, hash, imported_at FROM import_cache
          WHERE id > ?1 AND (?2 IS NULL OR school_id = ?2) ORDER BY id LIMIT ?3",
@@ -68,7 +73,14 @@ pub fn delete(conn: &Connection, ids: &[i64], actor: &Actor) -> Result<usize> {
         .prepare_cached("DELETE FROM import_cache WHERE id IN (SELECT value FROM json_each(?))")?
         .execute([id_list(ids)])?;
     if n > 0 {
-        audit::record(conn, actor, "cache.delete", "import_cache", "", serde_json::json!({"count": n}))?;
+        audit::record(
+            conn,
+            actor,
+            "cache.delete",
+            "import_cache",
+            "",
+            serde_json::json!({"count": n}),
+        )?;
     }
     Ok(n)
 }

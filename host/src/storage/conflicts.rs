@@ -100,7 +100,8 @@ pub struct Filter {
     pub ids: Vec<i64>,
 }
 
-const SELECT: &str = "SELECT c.id, c.student_id, COALESCE(s.surname, '?') || ', ' || COALESCE(s.forename, '?'),
+const SELECT: &str =
+    "SELECT c.id, c.student_id, COALESCE(s.surname, '?') || ', ' || COALESCE(s.forename, '?'),
     s.school_id, c.item, c.held_value, c.incoming_value, c.import_file_id, c.raised_at, c.status,
     c.resolved_by, c.resolved_at
     FROM conflicts c JOIN students s ON s.id = c.student_id";
@@ -138,7 +139,14 @@ pub fn list(conn: &Connection, filter: &Filter, limit: u32) -> Result<Vec<Confli
          ORDER BY c.id LIMIT ?6"
     ))?;
     let rows = stmt.query_map(
-        params![filter.status.map(Status::as_str), filter.school_id, filter.student_id, filter.item, ids, limit],
+        params![
+            filter.status.map(Status::as_str),
+            filter.school_id,
+            filter.student_id,
+            filter.item,
+            ids,
+            limit
+        ],
         from_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -195,11 +203,24 @@ fn close(conn: &Connection, ids: &[i64], status: Status, actor: &Actor) -> Resul
             "UPDATE conflicts SET status = ?1, resolved_by = ?2, resolved_at = ?3
              WHERE status = 'open' AND id IN (SELECT value FROM json_each(?4)) RETURNING id",
         )?
-        .query_map(params![status.as_str(), actor.as_str(), time::now(), id_list(ids)], |r| r.get(0))?
+        .query_map(
+            params![status.as_str(), actor.as_str(), time::now(), id_list(ids)],
+            |r| r.get(0),
+        )?
         .collect::<rusqlite::Result<_>>()?;
     if !changed.is_empty() {
-        audit::record(conn, actor, &format!("conflict.{status}"), "conflict",
-            changed.iter().map(i64::to_string).collect::<Vec<_>>().join(","), serde_json::json!({"count": changed.len()}))?;
+        audit::record(
+            conn,
+            actor,
+            &format!("conflict.{status}"),
+            "conflict",
+            changed
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            serde_json::json!({"count": changed.len()}),
+        )?;
     }
     Ok(changed.len())
 }
@@ -219,7 +240,13 @@ pub fn discard(conn: &Connection, id: i64, actor: &Actor) -> Result<()> {
 /// and marks the conflict accepted. Call inside a transaction.
 pub fn accept(conn: &Connection, id: i64, actor: &Actor) -> Result<()> {
     let c = require_open(conn, id)?;
-    students::set_item(conn, c.student_id, &c.item, c.incoming_value.as_deref(), actor)?;
+    students::set_item(
+        conn,
+        c.student_id,
+        &c.item,
+        c.incoming_value.as_deref(),
+        actor,
+    )?;
     close(conn, &[id], Status::Accepted, actor).map(drop)
 }
 
@@ -238,7 +265,8 @@ fn require_open(conn: &Connection, id: i64) -> Result<Conflict> {
 
 /// Counts of conflicts by status, for summaries.
 pub fn count_by_status(conn: &Connection) -> Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM conflicts GROUP BY status ORDER BY status")?;
+    let mut stmt =
+        conn.prepare("SELECT status, COUNT(*) FROM conflicts GROUP BY status ORDER BY status")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

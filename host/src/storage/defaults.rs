@@ -61,8 +61,19 @@ impl fmt::Display for Value {
     }
 }
 
-const fn int(key: &'static str, min: i64, max: i64, default: &'static str, description: &'static str) -> Definition {
-    Definition { key, kind: Kind::Integer { min, max }, default, description }
+const fn int(
+    key: &'static str,
+    min: i64,
+    max: i64,
+    default: &'static str,
+    description: &'static str,
+) -> Definition {
+    Definition {
+        key,
+        kind: Kind::Integer { min, max },
+        default,
+        description,
+    }
 }
 
 /// Every System Default.
@@ -87,7 +98,11 @@ pub fn definition(key: &str) -> Result<&'static Definition> {
     DEFINITIONS.iter().find(|d| d.key == key).ok_or_else(|| {
         Error::invalid(format!(
             "unknown setting `{key}`; the settings are: {}",
-            DEFINITIONS.iter().map(|d| d.key).collect::<Vec<_>>().join(", ")
+            DEFINITIONS
+                .iter()
+                .map(|d| d.key)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }
@@ -98,7 +113,10 @@ impl Definition {
     pub fn parse(&self, raw: &str) -> Result<Value> {
         let raw = raw.trim();
         let bad = |allowed: String| {
-            Error::invalid(format!("`{raw}` is not a valid value for {}: {allowed}", self.key))
+            Error::invalid(format!(
+                "`{raw}` is not a valid value for {}: {allowed}",
+                self.key
+            ))
         };
         match self.kind {
             Kind::Integer { min, max } => match raw.parse::<i64>() {
@@ -114,7 +132,9 @@ impl Definition {
                 if (raw.starts_with("https://") || raw.starts_with("http://")) && raw.len() > 8 {
                     Ok(Value::Text(raw.to_string()))
                 } else {
-                    Err(bad("expected a URL starting with https:// or http://".into()))
+                    Err(bad(
+                        "expected a URL starting with https:// or http://".into()
+                    ))
                 }
             }
         }
@@ -156,7 +176,12 @@ fn setting(conn: &Connection, def: &'static Definition) -> Result<Setting> {
         Some(raw) => def.parse(raw)?,
         None => def.parse(def.default)?,
     };
-    Ok(Setting { key: def.key, value, is_default: stored.is_none(), description: def.description })
+    Ok(Setting {
+        key: def.key,
+        value,
+        is_default: stored.is_none(),
+        description: def.description,
+    })
 }
 
 /// Every setting with its effective value.
@@ -174,8 +199,14 @@ pub fn set(conn: &Connection, key: &str, raw: &str, actor: &Actor) -> Result<Val
          ON CONFLICT (key) DO UPDATE SET value = ?2, updated_by = ?3, updated_at = ?4",
         params![key, value.to_string(), actor.as_str(), time::now()],
     )?;
-    audit::record(conn, actor, "defaults.set", "system_default", key,
-        serde_json::json!({"old": old.to_string(), "new": value.to_string()}))?;
+    audit::record(
+        conn,
+        actor,
+        "defaults.set",
+        "system_default",
+        key,
+        serde_json::json!({"old": old.to_string(), "new": value.to_string()}),
+    )?;
     Ok(value)
 }
 
@@ -186,13 +217,18 @@ mod tests {
     #[test]
     fn every_built_in_default_is_valid() {
         for d in DEFINITIONS {
-            d.parse(d.default).unwrap_or_else(|e| panic!("{}: {e}", d.key));
+            d.parse(d.default)
+                .unwrap_or_else(|e| panic!("{}: {e}", d.key));
         }
     }
 
     #[test]
     fn out_of_range_says_what_is_allowed() {
-        let err = definition("wonde.concurrency").unwrap().parse("0").unwrap_err().to_string();
+        let err = definition("wonde.concurrency")
+            .unwrap()
+            .parse("0")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("from 1 to 32"), "{err}");
     }
 }

@@ -44,7 +44,11 @@ impl Status {
             "processing" => Ok(Status::Processing),
             "completed" => Ok(Status::Completed),
             "failed" => Ok(Status::Failed),
-            other => Err(rusqlite::Error::InvalidColumnType(4, other.into(), rusqlite::types::Type::Text)),
+            other => Err(rusqlite::Error::InvalidColumnType(
+                4,
+                other.into(),
+                rusqlite::types::Type::Text,
+            )),
         }
     }
 }
@@ -115,7 +119,8 @@ pub fn insert(
 
 /// Files after `after` in id order, at most `limit`.
 pub fn page(conn: &Connection, after: i64, limit: u32) -> Result<Vec<FileInfo>> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE f.id > ? ORDER BY f.id LIMIT ?"))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("{SELECT} WHERE f.id > ? ORDER BY f.id LIMIT ?"))?;
     let rows = stmt.query_map(params![after, limit], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -132,10 +137,14 @@ pub fn recent(conn: &Connection, school_id: Option<i64>, limit: u32) -> Result<V
 /// A file's payload, decompressed (`None` once deleted).
 pub fn payload(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     let blob: Option<Option<Vec<u8>>> = conn
-        .query_row("SELECT payload FROM import_files WHERE id = ?", [id], |r| r.get(0))
+        .query_row("SELECT payload FROM import_files WHERE id = ?", [id], |r| {
+            r.get(0)
+        })
         .optional()?;
     let Some(blob) = blob else {
-        return Err(Error::not_found(format!("no import file {id}; see `b2b files list`")));
+        return Err(Error::not_found(format!(
+            "no import file {id}; see `b2b files list`"
+        )));
     };
     blob.map(|b| {
         let mut out = Vec::new();
@@ -158,9 +167,18 @@ pub fn delete_payloads(conn: &Connection, ids: &[i64], actor: &Actor) -> Result<
         .query_map(params![time::now(), id_list(ids)], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if !deleted.is_empty() {
-        audit::record(conn, actor, "file.delete", "import_file",
-            deleted.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
-            serde_json::json!({"count": deleted.len()}))?;
+        audit::record(
+            conn,
+            actor,
+            "file.delete",
+            "import_file",
+            deleted
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            serde_json::json!({"count": deleted.len()}),
+        )?;
     }
     Ok(deleted.len())
 }

@@ -50,8 +50,9 @@ const COLUMNS: &str = "id, name, version, description, source, path, sha256, req
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<PluginRecord> {
     let json_list = |i: usize| -> rusqlite::Result<Vec<String>> {
         let raw: String = r.get(i)?;
-        serde_json::from_str(&raw)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
+        serde_json::from_str(&raw).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
     };
     let source: String = r.get(4)?;
     Ok(PluginRecord {
@@ -59,7 +60,11 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<PluginRecord> {
         name: r.get(1)?,
         version: r.get(2)?,
         description: r.get(3)?,
-        source: if source == "builtin" { Source::Builtin } else { Source::Installed },
+        source: if source == "builtin" {
+            Source::Builtin
+        } else {
+            Source::Installed
+        },
         path: r.get(5)?,
         sha256: r.get(6)?,
         requested: json_list(7)?,

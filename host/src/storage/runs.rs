@@ -67,7 +67,13 @@ pub enum Outcome {
 }
 
 /// Records the start of a run; returns its id.
-pub fn start(conn: &Connection, plugin_id: &str, version: &str, params: &str, actor: &str) -> Result<i64> {
+pub fn start(
+    conn: &Connection,
+    plugin_id: &str,
+    version: &str,
+    params: &str,
+    actor: &str,
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO action_runs (plugin_id, plugin_version, params, actor, started_at, status)
          VALUES (?, ?, ?, ?, ?, 'running')",
@@ -79,7 +85,9 @@ pub fn start(conn: &Connection, plugin_id: &str, version: &str, params: &str, ac
 /// Records how a run ended, with its log.
 pub fn finish(conn: &Connection, id: i64, outcome: &Outcome, log: &str) -> Result<()> {
     let (status, counts, summary, error) = match outcome {
-        Outcome::Succeeded { counts, summary } => ("succeeded", Some(counts), Some(summary.as_str()), None),
+        Outcome::Succeeded { counts, summary } => {
+            ("succeeded", Some(counts), Some(summary.as_str()), None)
+        }
         Outcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
     };
     conn.execute(
@@ -100,7 +108,8 @@ pub fn finish(conn: &Connection, id: i64, outcome: &Outcome, log: &str) -> Resul
     Ok(())
 }
 
-const SELECT: &str = "SELECT id, plugin_id, plugin_version, params, actor, started_at, finished_at, status,
+const SELECT: &str =
+    "SELECT id, plugin_id, plugin_version, params, actor, started_at, finished_at, status,
     examined, changed, skipped, summary, error, log FROM action_runs";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Run> {

@@ -49,7 +49,8 @@ pub fn insert(conn: &Connection, s: &NewSchool) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-const COLUMNS: &str = "id, wonde_id, name, urn, la_code, establishment_number, region_domain, active";
+const COLUMNS: &str =
+    "id, wonde_id, name, urn, la_code, establishment_number, region_domain, active";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<School> {
     Ok(School {
@@ -79,7 +80,9 @@ pub fn resolve(conn: &Connection, reference: &str) -> Result<School> {
         "SELECT {COLUMNS} FROM schools
          WHERE wonde_id = ?1 OR CAST(urn AS TEXT) = ?1 OR CAST(id AS TEXT) = ?1"
     ))?;
-    let found: Vec<School> = stmt.query_map([reference], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let found: Vec<School> = stmt
+        .query_map([reference], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     match found.len() {
         1 => Ok(found.into_iter().next().expect("one row")),
         0 => Err(Error::not_found(format!(

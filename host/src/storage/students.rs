@@ -27,7 +27,10 @@ pub struct Student {
 impl Student {
     /// The held value of an item.
     pub fn value(&self, key: &str) -> Option<&str> {
-        self.items.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.as_deref())
+        self.items
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.as_deref())
     }
 
     /// "Surname, Forename", for listings.
@@ -50,7 +53,12 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Student> {
     for (n, item) in ITEMS.iter().enumerate() {
         values.push((item.key, r.get::<_, Option<String>>(3 + n)?));
     }
-    Ok(Student { id: r.get(0)?, school_id: r.get(1)?, active: r.get(2)?, items: values })
+    Ok(Student {
+        id: r.get(0)?,
+        school_id: r.get(1)?,
+        active: r.get(2)?,
+        items: values,
+    })
 }
 
 /// Adds a student with the given item values (unknown keys are refused);
@@ -76,10 +84,13 @@ pub fn insert(
 
 /// One student, or a message saying it does not exist.
 pub fn get(conn: &Connection, id: i64) -> Result<Student> {
-    conn.prepare_cached(&format!("SELECT {} FROM students WHERE id = ?", select_columns()))?
-        .query_row([id], from_row)
-        .optional()?
-        .ok_or_else(|| Error::not_found(format!("no student {id}; see `b2b students list`")))
+    conn.prepare_cached(&format!(
+        "SELECT {} FROM students WHERE id = ?",
+        select_columns()
+    ))?
+    .query_row([id], from_row)
+    .optional()?
+    .ok_or_else(|| Error::not_found(format!("no student {id}; see `b2b students list`")))
 }
 
 /// Filters for listing students.
@@ -109,7 +120,10 @@ pub fn list(conn: &Connection, filter: &Filter, limit: u32) -> Result<Vec<Studen
 /// student does not exist).
 pub fn held_value(conn: &Connection, student_id: i64, item: &Item) -> Result<Option<String>> {
     let value: Option<Option<String>> = conn
-        .prepare_cached(&format!("SELECT {} FROM students WHERE id = ?", item.column))?
+        .prepare_cached(&format!(
+            "SELECT {} FROM students WHERE id = ?",
+            item.column
+        ))?
         .query_row([student_id], |r| r.get(0))
         .optional()?;
     Ok(value.flatten())
@@ -130,17 +144,34 @@ fn write_item(conn: &Connection, id: i64, item: &Item, value: Option<&str>) -> R
 pub fn normalise_for_storage(item: &Item, raw: &str) -> Result<String> {
     let v = raw.trim();
     match item.kind {
-        ItemKind::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        ItemKind::Date => parse_date(v)
             .map(|d| d.format("%Y-%m-%d").to_string())
-            .map_err(|_| Error::invalid(format!("{} must be a date written YYYY-MM-DD, got `{v}`", item.key))),
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{} must be a date written YYYY-MM-DD (or DD/MM/YYYY), got `{v}`",
+                    item.key
+                ))
+            }),
         ItemKind::Flag => match v.to_ascii_lowercase().as_str() {
             "true" | "yes" | "y" | "1" => Ok("true".into()),
             "false" | "no" | "n" | "0" => Ok("false".into()),
-            _ => Err(Error::invalid(format!("{} must be true or false, got `{v}`", item.key))),
+            _ => Err(Error::invalid(format!(
+                "{} must be true or false, got `{v}`",
+                item.key
+            ))),
         },
         ItemKind::Postcode => Ok(v.to_ascii_uppercase()),
         _ => Ok(v.to_string()),
     }
+}
+
+/// A date as schools and people write it: `YYYY-MM-DD` (with or without a
+/// time after it) or the UK's `DD/MM/YYYY`.
+fn parse_date(v: &str) -> Option<chrono::NaiveDate> {
+    let day = v.split([' ', 'T']).next().unwrap_or(v);
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(day, "%d/%m/%Y"))
+        .ok()
 }
 
 /// Sets one item of a held record, audited with the old and new value.
@@ -161,7 +192,13 @@ pub fn set_item(
     };
     let old = get(conn, student_id)?.value(key).map(str::to_string);
     write_item(conn, student_id, item, value.as_deref())?;
-    audit::record(conn, actor, "student.edit", "student", student_id,
-        serde_json::json!({"item": key, "old": old, "new": value}))?;
+    audit::record(
+        conn,
+        actor,
+        "student.edit",
+        "student",
+        student_id,
+        serde_json::json!({"item": key, "old": old, "new": value}),
+    )?;
     Ok(value)
 }

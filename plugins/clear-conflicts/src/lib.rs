@@ -1,0 +1,79 @@
+//! Clear Conflicts: clears the open conflicts that have resolved themselves,
+//! because the LA's held value has since been changed to match what the
+//! school sent.
+
+mod normalise;
+
+use b2b_plugin_sdk::conflicts::{self, Conflict};
+use b2b_plugin_sdk::students::{self, ItemRef};
+use b2b_plugin_sdk::{apply_batch, descriptor, log, pages, params};
+use b2b_plugin_sdk::{Descriptor, Error, Guest, Report};
+
+struct ClearConflicts;
+
+impl Guest for ClearConflicts {
+    fn describe() -> Descriptor {
+        descriptor(include_str!("../plugin.toml"), vec![params::dry_run_spec()])
+    }
+
+    fn run(params: Vec<(String, String)>) -> Result<Report, Error> {
+        let dry_run = params::dry_run(&params)?;
+        let verb = if dry_run { "would clear" } else { "cleared" };
+        let (mut examined, mut cleared, mut differ) = (0, 0, 0);
+        for page in pages(conflicts::list_open) {
+            let page = page?;
+            let held = held_values(&page)?;
+            let ids: Vec<i64> = page
+                .iter()
+                .zip(&held)
+                .filter(|(c, held)| normalise::same(c.kind, held.as_deref(), c.incoming.as_deref()))
+                .map(|(c, _)| c.id)
+                .collect();
+            let page_differ = (page.len() - ids.len()) as u64;
+            let page_cleared = apply_batch(&ids, dry_run, conflicts::clear)?;
+            // Pages are never empty.
+            log::info(&format!(
+                "Conflicts {} to {}: {verb} {page_cleared} of {}; {page_differ} still differ.",
+                page[0].id,
+                page[page.len() - 1].id,
+                page.len(),
+            ));
+            examined += page.len() as u64;
+            cleared += page_cleared;
+            differ += page_differ;
+        }
+        let summary = format!(
+            "{} {cleared} of {examined} open conflicts whose held value now matches the incoming value; {differ} still differ.",
+            if dry_run { "Dry run: would clear" } else { "Cleared" },
+        );
+        Ok(Report {
+            examined,
+            changed: cleared,
+            skipped: differ,
+            summary,
+        })
+    }
+}
+
+/// The current held value of each conflict's data item, in one host call.
+fn held_values(page: &[Conflict]) -> Result<Vec<Option<String>>, Error> {
+    let refs: Vec<ItemRef> = page
+        .iter()
+        .map(|c| ItemRef {
+            student_id: c.student_id,
+            item: c.item.clone(),
+        })
+        .collect();
+    let held = students::held_values(&refs)?;
+    // Zipping a short answer would silently leave conflicts unexamined.
+    if held.len() != refs.len() {
+        return Err(Error::Failed(format!(
+            "the host returned {} held values for {} items",
+            held.len(),
+            refs.len()
+        )));
+    }
+    Ok(held)
+}
+
+b2b_plugin_sdk::export!(ClearConflicts);

@@ -1,0 +1,19 @@
+//! Builds the misbehaving fixture plugins (`fixture-plugins/`) and tells the
+//! tests where each one's manifest and component are.
+
+use std::path::PathBuf;
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
+    let root = root.canonicalize().expect("the repository root exists");
+    let built = b2b_build_support::build_workspace(
+        &root.join("tests").join("fixture-plugins"),
+        &root.join("target").join("wasm"),
+    );
+    let entries: String = built
+        .iter()
+        .map(|b| format!("    ({:?}, {:?}, {:?}),\n", b.package, b.manifest, b.wasm))
+        .collect();
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("fixtures.rs");
+    std::fs::write(out, format!("&[\n{entries}]\n")).expect("OUT_DIR is writable");
+}
