@@ -2,9 +2,8 @@
 //! because the LA's held value has since been changed to match what the
 //! school sent.
 
-mod normalise;
-
-use b2b_plugin_sdk::conflicts::{self, Conflict};
+use b2b_normalise::ItemKind as Kind;
+use b2b_plugin_sdk::conflicts::{self, Conflict, ItemKind};
 use b2b_plugin_sdk::students::{self, ItemRef};
 use b2b_plugin_sdk::{apply_batch, descriptor, log, pages, params};
 use b2b_plugin_sdk::{Descriptor, Error, Guest, Report};
@@ -26,7 +25,9 @@ impl Guest for ClearConflicts {
             let ids: Vec<i64> = page
                 .iter()
                 .zip(&held)
-                .filter(|(c, held)| normalise::same(c.kind, held.as_deref(), c.incoming.as_deref()))
+                .filter(|(c, held)| {
+                    b2b_normalise::same(kind(c.kind), held.as_deref(), c.incoming.as_deref())
+                })
                 .map(|(c, _)| c.id)
                 .collect();
             let page_differ = (page.len() - ids.len()) as u64;
@@ -77,3 +78,15 @@ fn held_values(page: &[Conflict]) -> Result<Vec<Option<String>>, Error> {
 }
 
 b2b_plugin_sdk::export!(ClearConflicts);
+
+/// The WIT item kind as the shared comparison knows it.
+fn kind(kind: ItemKind) -> Kind {
+    match kind {
+        ItemKind::Name => Kind::Name,
+        ItemKind::Text => Kind::Text,
+        ItemKind::Code => Kind::Code,
+        ItemKind::Postcode => Kind::Postcode,
+        ItemKind::Date => Kind::Date,
+        ItemKind::Flag => Kind::Flag,
+    }
+}

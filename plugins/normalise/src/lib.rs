@@ -1,19 +1,39 @@
 //! When a held value "matches" an incoming one.
+#![deny(missing_docs)]
 //!
 //! Schools and the LA write the same fact differently (`smith` / `SMITH`,
 //! `sw1a 1aa` / `SW1A1AA`, `2014-09-01` / `01/09/2014`), so values are
-//! compared by meaning, as the conflict's `item-kind` says.
+//! compared by meaning, as the item's kind says. The host (deciding whether
+//! an import raises a conflict) and the plugins (Clear Conflicts) share this
+//! crate, so both sides agree on what "the same" means.
 
-use b2b_plugin_sdk::conflicts::ItemKind;
+/// How values of a data item compare (the WIT `item-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A person's name: trimmed, case and repeated spaces ignored.
+    Name,
+    /// Free text: trimmed, repeated spaces ignored.
+    Text,
+    /// A code such as a UPN: trimmed, case ignored.
+    Code,
+    /// A UK postcode: spaces removed, upper-cased.
+    Postcode,
+    /// A calendar date in any common written form.
+    Date,
+    /// A yes/no flag.
+    Flag,
+}
 
-/// A value reduced to what matters for its kind.
-#[derive(Debug, PartialEq, Eq)]
-enum Key {
+/// A value reduced to what matters for its kind: equal keys mean the same value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
     /// No value: none, or a blank string.
     Empty,
+    /// Text as its kind compares it.
     Text(String),
     /// A calendar date as (year, month, day).
     Date(u32, u32, u32),
+    /// A yes/no value.
     Flag(bool),
 }
 
@@ -22,7 +42,8 @@ pub fn same(kind: ItemKind, held: Option<&str>, incoming: Option<&str>) -> bool 
     key(kind, held) == key(kind, incoming)
 }
 
-fn key(kind: ItemKind, value: Option<&str>) -> Key {
+/// The comparison key of a value.
+pub fn key(kind: ItemKind, value: Option<&str>) -> Key {
     let value = value.map(str::trim).unwrap_or_default();
     if value.is_empty() {
         return Key::Empty;

@@ -1,0 +1,67 @@
+//! What a plugin costs: compiling it, loading it compiled from the disk
+//! cache, and one run (instantiate + call) of a trivial plugin, alone and as
+//! a full recorded action run. `cargo bench -p b2b-tests --bench engine`.
+
+use b2b_host::actor::Actor;
+use b2b_host::engine::{Engine, Limits, RunRequest};
+use b2b_host::service::GrantChoice;
+use b2b_tests::TestDb;
+use std::time::{Duration, Instant};
+
+/// The median of `n` timings of `f`.
+fn median(n: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[n / 2]
+}
+
+fn main() {
+    let t = TestDb::new();
+    let dir = t.fixture("noop");
+    let wasm = std::fs::read(dir.join("noop.wasm")).unwrap();
+    let clear_conflicts = b2b_host::plugins::builtin::find("clear-conflicts").unwrap().wasm;
+
+    let compile = median(5, || {
+        Engine::new(None).unwrap().load(clear_conflicts).unwrap();
+    });
+    let cache = tempfile::tempdir().unwrap();
+    Engine::new(Some(cache.path().into())).unwrap().load(clear_conflicts).unwrap();
+    let from_cache = median(5, || {
+        Engine::new(Some(cache.path().into())).unwrap().load(clear_conflicts).unwrap();
+    });
+
+    let engine = b2b_tests::engine();
+    let plugin = engine.load(&wasm).unwrap();
+    let limits = Limits { time: Duration::from_secs(10), memory_bytes: 64 << 20, log_bytes: 64 << 10 };
+    let mut conn = Some(t.svc.db().connect().unwrap());
+    let run = median(201, || {
+        let req = RunRequest {
+            plugin_id: "noop".into(),
+            conn: conn.take().unwrap(),
+            grant: Vec::new(),
+            params: Vec::new(),
+            limits,
+            started_at: 0,
+            actor: Actor::system(),
+        };
+        let out = engine.run(&plugin, req);
+        out.outcome.unwrap();
+        conn = Some(out.conn);
+    });
+
+    t.svc.install(&dir, GrantChoice::AllRequested).unwrap();
+    let action = median(51, || {
+        t.svc.run_action("noop", &[]).unwrap().outcome.unwrap();
+    });
+
+    println!("compile clear-conflicts ({} KB), no cache: {:>10.2?}", clear_conflicts.len() / 1024, compile);
+    println!("load clear-conflicts from the disk cache:  {:>10.2?}", from_cache);
+    println!("run noop (fresh store, instantiate, call):  {:>10.2?}", run);
+    println!("b2b action run noop (checks, tx, record):   {:>10.2?}", action);
+}
