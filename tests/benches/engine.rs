@@ -25,20 +25,32 @@ fn main() {
     let t = TestDb::new();
     let dir = t.fixture("noop");
     let wasm = std::fs::read(dir.join("noop.wasm")).unwrap();
-    let clear_conflicts = b2b_host::plugins::builtin::find("clear-conflicts").unwrap().wasm;
+    let clear_conflicts = b2b_host::plugins::builtin::find("clear-conflicts")
+        .unwrap()
+        .wasm;
 
     let compile = median(5, || {
         Engine::new(None).unwrap().load(clear_conflicts).unwrap();
     });
     let cache = tempfile::tempdir().unwrap();
-    Engine::new(Some(cache.path().into())).unwrap().load(clear_conflicts).unwrap();
+    Engine::new(Some(cache.path().into()))
+        .unwrap()
+        .load(clear_conflicts)
+        .unwrap();
     let from_cache = median(5, || {
-        Engine::new(Some(cache.path().into())).unwrap().load(clear_conflicts).unwrap();
+        Engine::new(Some(cache.path().into()))
+            .unwrap()
+            .load(clear_conflicts)
+            .unwrap();
     });
 
     let engine = b2b_tests::engine();
     let plugin = engine.load(&wasm).unwrap();
-    let limits = Limits { time: Duration::from_secs(10), memory_bytes: 64 << 20, log_bytes: 64 << 10 };
+    let limits = Limits {
+        time: Duration::from_secs(10),
+        memory_bytes: 64 << 20,
+        log_bytes: 64 << 10,
+    };
     let mut conn = Some(t.svc.db().connect().unwrap());
     let run = median(201, || {
         let req = RunRequest {
@@ -60,8 +72,18 @@ fn main() {
         t.svc.run_action("noop", &[]).unwrap().outcome.unwrap();
     });
 
-    println!("compile clear-conflicts ({} KB), no cache: {:>10.2?}", clear_conflicts.len() / 1024, compile);
-    println!("load clear-conflicts from the disk cache:  {:>10.2?}", from_cache);
+    println!(
+        "compile clear-conflicts ({} KB), no cache: {:>10.2?}",
+        clear_conflicts.len() / 1024,
+        compile
+    );
+    println!(
+        "load clear-conflicts from the disk cache:  {:>10.2?}",
+        from_cache
+    );
     println!("run noop (fresh store, instantiate, call):  {:>10.2?}", run);
-    println!("b2b action run noop (checks, tx, record):   {:>10.2?}", action);
+    println!(
+        "b2b action run noop (checks, tx, record):   {:>10.2?}",
+        action
+    );
 }
