@@ -1,80 +1,75 @@
-//! `b2b demo`: a small LA in a fresh database, and the three maintenance
-//! actions run on it, so a newcomer sees what the product does in one command.
+//! `b2b demo`: a small LA in a fresh database, a Wonde import from the
+//! sandbox server started in this process, and the three maintenance actions,
+//! so a newcomer sees what the product does in one command.
 //!
-//! The data is generated from a fixed seed, so every run tells the same story:
-//! some conflicts have gone stale because someone already edited the held
-//! record to match (Clear Conflicts clears exactly those), files of many ages
-//! including an old queued and processing one (Delete Files leaves those), and
-//! cache entries either side of the retention period (Clear Cache).
+//! Everything comes from fixed seeds, so every run tells the same story: the
+//! held records partly differ from what the schools send (conflicts), some
+//! pupils are new (unmatched, or added where the school's rule says so), an
+//! officer then edits some held values to match (stale conflicts that Clear
+//! Conflicts clears), files of many ages including an old queued and
+//! processing one (Delete Files leaves those), and cache entries either side
+//! of the retention period (Clear Cache).
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
+use crate::plugins::capability::Capability;
 use crate::service::{ActionResult, Service};
-use crate::storage::{cache, conflicts, files, schools, students};
+use crate::storage::{files, schools, students};
 use crate::time::{self, days};
-use crate::upn;
+use crate::wonde_sandbox::{Config, Sandbox, SandboxStudent};
 use rusqlite::Connection;
 use std::path::Path;
 
-const SCHOOLS: &[(&str, &str, i64, &str)] = &[
-    ("A1000000001", "Riverside Primary School", 100_001, "2001"),
-    ("A1000000002", "Hillcrest Academy", 100_002, "4002"),
-    (
-        "A1000000003",
-        "St Mary's CofE Primary School",
-        100_003,
-        "3003",
-    ),
-    ("A1000000004", "Oakfield High School", 100_004, "4004"),
-];
-const FORENAMES: &[&str] = &[
-    "Oliver", "Amelia", "George", "Isla", "Noah", "Ava", "Arthur", "Mia", "Muhammad", "Ivy", "Leo",
-    "Lily", "Harry", "Freya", "Oscar", "Florence", "Archie", "Grace", "Jack", "Sophia", "Aisha",
-    "Kacper", "Zara", "Ravi",
-];
-const SURNAMES: &[&str] = &[
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
-    "Robinson", "Wright", "Thompson", "Evans", "Walker", "Khan", "Roberts", "Green", "Hall",
-    "Wood", "Jackson", "Clarke", "O'Brien", "Nowak", "Begum",
-];
-const STREETS: &[&str] = &[
-    "High Street",
-    "Station Road",
-    "Church Lane",
-    "Victoria Road",
-    "Mill Lane",
-    "Park Avenue",
-    "Queens Road",
-];
-const TOWNS: &[(&str, &str)] = &[
-    ("Ashford", "TN23"),
-    ("Canterbury", "CT1"),
-    ("Maidstone", "ME14"),
-    ("Dover", "CT17"),
-];
-const STUDENTS_PER_SCHOOL: usize = 80;
-const GROUPS: &[&str] = &["basic", "identifiers", "address", "education", "extended"];
+/// The demo LA: schools and pupils as the sandbox serves them.
+const SANDBOX: Config = Config {
+    schools: 4,
+    students_per_school: 60,
+    seed: 2026,
+    token: String::new(),
+    port: 0,
+};
+/// Pupils of each school the LA already holds; the rest arrive as new.
+const HELD_PER_SCHOOL: usize = 45;
+/// The token the in-process sandbox accepts (it is a demo, not a secret).
+const DEMO_TOKEN: &str = "demo-sandbox-token";
 
-/// A small deterministic generator (SplitMix64): the demo must tell the same
-/// story on every machine, and needs nothing more.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
+/// The items an LA would hold for a pupil, as the import maps them: the
+/// demo and the tests seed held records that agree with incoming data.
+pub fn held_record(s: &SandboxStudent) -> Vec<(&'static str, Option<String>)> {
+    let flag = |b: bool| Some(b.to_string());
+    vec![
+        ("basic.forename", Some(s.forename.clone())),
+        ("basic.middle_names", s.middle_names.clone()),
+        ("basic.surname", Some(s.surname.clone())),
+        ("basic.legal_forename", Some(s.legal_forename.clone())),
+        ("basic.legal_surname", Some(s.legal_surname.clone())),
+        ("basic.gender", Some(s.gender.chars().take(1).collect())),
+        ("basic.date_of_birth", Some(s.date_of_birth.to_string())),
+        ("identifiers.upn", Some(s.upn.clone())),
+        ("identifiers.former_upn", s.former_upn.clone()),
+        ("address.house", Some(s.house_number.clone())),
+        ("address.street", s.street.clone()),
+        ("address.district", s.district.clone()),
+        ("address.town", Some(s.town.clone())),
+        ("address.county", Some(s.county.clone())),
+        ("address.postcode", Some(s.postcode.clone())),
+        (
+            "education.nc_year",
+            Some(if s.nc_year == 0 {
+                "R".into()
+            } else {
+                s.nc_year.to_string()
+            }),
+        ),
+        (
+            "education.admission_date",
+            Some(s.admission_date.to_string()),
+        ),
+        ("extended.sen_status", Some(s.sen_status.clone())),
+        ("extended.free_school_meals", flag(s.free_school_meals)),
+        ("extended.eal", Some(s.eal.clone())),
+        ("extended.pupil_premium", flag(s.pupil_premium)),
+    ]
 }
 
 /// What the seed put in the database.
@@ -82,58 +77,58 @@ impl Rng {
 pub struct Seeded {
     /// Schools.
     pub schools: usize,
-    /// Students.
+    /// Held students.
     pub students: usize,
-    /// Open conflicts.
-    pub conflicts: usize,
-    /// Of which the held record was since edited to match.
-    pub stale_conflicts: usize,
-    /// Import files.
+    /// Of which some item differs from what the school will send.
+    pub differing: usize,
+    /// Import files from earlier transfers.
     pub files: usize,
-    /// Cache entries.
-    pub cache_entries: usize,
 }
 
-/// Fills an empty database with the demo LA, as of `now`.
-pub fn seed(conn: &Connection, now: i64) -> Result<Seeded> {
-    let mut rng = Rng(2026);
+/// Fills an empty database with the LA's held records of the sandbox's
+/// pupils (some differing from what the schools will send: a surname, a
+/// postcode, a missing UPN) and old import files, as of `now`.
+pub fn seed(conn: &Connection, sandbox: &Sandbox, now: i64) -> Result<Seeded> {
     let mut seeded = Seeded::default();
-    let officer = Actor::named("demo:data-officer");
-    for (n, (wonde_id, name, urn, estab)) in SCHOOLS.iter().enumerate() {
-        let school_id = schools::insert(
+    for (n, wonde_id) in sandbox.school_ids().iter().enumerate() {
+        let school = schools::upsert_from_source(
             conn,
             &schools::NewSchool {
                 wonde_id: Some(wonde_id),
-                name,
-                urn: Some(*urn),
-                la_code: Some("886"),
-                establishment_number: Some(estab),
+                name: wonde_id,
+                ..Default::default()
             },
         )?;
         seeded.schools += 1;
-        for i in 0..STUDENTS_PER_SCHOOL {
-            let id = seed_student(conn, &mut rng, school_id, n, i, estab)?;
-            seeded.students += 1;
-            if i % 4 == 0 {
-                if let Some(stale) = seed_conflict(conn, &mut rng, id, &officer)? {
-                    seeded.conflicts += 1;
-                    seeded.stale_conflicts += stale as usize;
-                }
-            }
-            for (g, group) in GROUPS.iter().enumerate() {
-                let age = if (i + g) % 2 == 0 { 10 } else { 45 };
-                cache::put(
-                    conn,
-                    school_id,
-                    &format!("{wonde_id}-S{i:04}"),
-                    group,
-                    &format!("{:016x}", rng.next()),
-                    now - days(age),
-                )?;
-                seeded.cache_entries += 1;
-            }
+        // The last school adds pupils it cannot match, rather than queueing them.
+        if n == SANDBOX.schools - 1 {
+            schools::set_add_unmatched(conn, school.id, true)?;
         }
-        seeded.files += seed_files(conn, school_id, wonde_id, now)?;
+        for k in 0..HELD_PER_SCHOOL {
+            let pupil = sandbox
+                .student(n, k)
+                .expect("the sandbox lists these pupils");
+            let mut held = held_record(&pupil);
+            let differ =
+                |key: &str, value: Option<&str>, held: &mut Vec<(&'static str, Option<String>)>| {
+                    held.iter_mut()
+                        .find(|(k, _)| *k == key)
+                        .expect("a held item")
+                        .1 = value.map(str::to_string);
+                };
+            match k % 10 {
+                0 => differ("basic.surname", Some("Ashworth-Bell"), &mut held),
+                1 => differ("address.postcode", Some("CT99 9ZZ"), &mut held),
+                2 => differ("identifiers.upn", None, &mut held),
+                _ => {}
+            }
+            seeded.differing += (k % 10 < 3) as usize;
+            let values: Vec<(&str, Option<&str>)> =
+                held.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+            students::insert(conn, Some(school.id), &values)?;
+            seeded.students += 1;
+        }
+        seeded.files += seed_files(conn, school.id, wonde_id, now)?;
     }
     crate::storage::audit::record(
         conn,
@@ -146,134 +141,34 @@ pub fn seed(conn: &Connection, now: i64) -> Result<Seeded> {
     Ok(seeded)
 }
 
-fn seed_student(
-    conn: &Connection,
-    rng: &mut Rng,
-    school_id: i64,
-    school: usize,
-    i: usize,
-    estab: &str,
-) -> Result<i64> {
-    let secondary = school % 2 == 1;
-    let year = if secondary {
-        7 + rng.below(5)
-    } else {
-        1 + rng.below(6)
+/// After the import: an officer has since edited some held postcodes to what
+/// the school sent (written differently), so those conflicts are stale; and
+/// half the cache dates from an import 45 days ago.
+fn age_the_data(conn: &Connection, now: i64, officer: &Actor) -> Result<usize> {
+    let stale: Vec<(i64, i64, Option<String>)> = {
+        let mut stmt = conn.prepare(
+            "SELECT id, student_id, incoming_value FROM conflicts WHERE status = 'open' AND item = 'address.postcode' AND id % 2 = 0",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
     };
-    // A pupil in NC year Y turns Y+5 during the 2026/27 school year.
-    let birth_year = 2026 - (year as i32 + 5);
-    let dob = format!(
-        "{birth_year}-{:02}-{:02}",
-        1 + rng.below(12),
-        1 + rng.below(28)
-    );
-    let digits = format!("886{estab}{:02}{:03}", (birth_year + 4) % 100, i);
-    let upn = format!("{}{digits}", upn::check_letter(&digits).expect("12 digits"));
-    let (town, district) = rng.pick(TOWNS);
-    let postcode = format!(
-        "{district} {}{}{}",
-        rng.below(10),
-        (b'A' + rng.below(26) as u8) as char,
-        (b'A' + rng.below(26) as u8) as char
-    );
-    let forename = *rng.pick(FORENAMES);
-    let surname = *rng.pick(SURNAMES);
-    let house = (1 + rng.below(120)).to_string();
-    let gender = if rng.below(2) == 0 { "F" } else { "M" };
-    let year = year.to_string();
-    let fsm = if rng.below(5) == 0 { "true" } else { "false" };
-    students::insert(
-        conn,
-        Some(school_id),
-        &[
-            ("basic.forename", Some(forename)),
-            ("basic.surname", Some(surname)),
-            ("basic.legal_forename", Some(forename)),
-            ("basic.legal_surname", Some(surname)),
-            ("basic.gender", Some(gender)),
-            ("basic.date_of_birth", Some(&dob)),
-            ("identifiers.upn", Some(&upn)),
-            ("address.house", Some(&house)),
-            ("address.street", Some(*rng.pick(STREETS))),
-            ("address.town", Some(town)),
-            ("address.county", Some("Kent")),
-            ("address.postcode", Some(&postcode)),
-            ("education.nc_year", Some(&year)),
-            ("extended.free_school_meals", Some(fsm)),
-        ],
-    )
-}
-
-/// Raises one conflict on a student; half the time someone then edits the
-/// held record to the incoming value written differently (case, spacing,
-/// date format), which makes the conflict stale. Returns whether it is stale,
-/// or `None` when the random change turned out to be no change.
-fn seed_conflict(
-    conn: &Connection,
-    rng: &mut Rng,
-    student_id: i64,
-    officer: &Actor,
-) -> Result<Option<bool>> {
-    let student = students::get(conn, student_id)?;
-    let held = |key: &str| student.value(key).map(str::to_string);
-    let (item, incoming, edited) = match rng.below(4) {
-        0 => {
-            let surname = format!(
-                "{}-{}",
-                held("basic.surname").unwrap_or_default(),
-                rng.pick(SURNAMES)
-            );
-            (
-                "basic.surname",
-                surname.clone(),
-                format!("  {}", surname.to_uppercase()),
-            )
-        }
-        1 => {
-            let pc = format!("{} {}{}", rng.pick(TOWNS).1, 1 + rng.below(9), "XY");
-            (
-                "address.postcode",
-                pc.clone(),
-                pc.replace(' ', "").to_lowercase(),
-            )
-        }
-        2 => {
-            let dob = held("basic.date_of_birth").unwrap_or_default();
-            let (y, rest) = dob.split_at(4);
-            let moved = format!(
-                "{y}{}",
-                rest.replacen(&rest[1..3], &format!("{:02}", 1 + rng.below(12)), 1)
-            );
-            let uk = chrono::NaiveDate::parse_from_str(&moved, "%Y-%m-%d")
-                .map(|d| d.format("%d/%m/%Y").to_string())
-                .unwrap_or_else(|_| moved.clone());
-            ("basic.date_of_birth", uk, moved)
-        }
-        _ => {
-            let forename = rng.pick(FORENAMES).to_string();
-            ("basic.forename", forename.clone(), forename.to_lowercase())
-        }
-    };
-    let held_value = held(item);
-    // The edit must really differ from the held value, or the conflict is not stale but void.
-    if held_value.as_deref() == Some(incoming.as_str())
-        || held_value.as_deref() == Some(edited.as_str())
-    {
-        return Ok(None);
+    for (_, student, incoming) in &stale {
+        let written_differently = incoming
+            .as_deref()
+            .map(|p| p.replace(' ', "").to_lowercase());
+        students::set_item(
+            conn,
+            *student,
+            "address.postcode",
+            written_differently.as_deref(),
+            officer,
+        )?;
     }
-    conflicts::raise(
-        conn,
-        student_id,
-        item,
-        held_value.as_deref(),
-        Some(&incoming),
-        None,
+    conn.execute(
+        "UPDATE import_cache SET imported_at = ? WHERE id % 2 = 0",
+        [now - days(45)],
     )?;
-    let stale = rng.below(2) == 0;
-    if stale {
-        students::set_item(conn, student_id, item, Some(&edited), officer)?;
-    }
-    Ok(Some(stale))
+    Ok(stale.len())
 }
 
 /// Files of many ages per school, including an old queued one and an old
@@ -309,38 +204,77 @@ fn seed_files(conn: &Connection, school_id: i64, wonde_id: &str, now: i64) -> Re
     Ok(ages_and_status.len())
 }
 
-/// Creates the demo database at `path`, runs the three maintenance actions
-/// and prints what each did and what to try next. An existing file is
-/// replaced only when an earlier demo made it.
+/// Creates the demo database at `path`, starts the Wonde sandbox in this
+/// process, imports from it, runs the three maintenance actions and prints
+/// what each did and what to try next. An existing file is replaced only
+/// when an earlier demo made it.
 pub fn run(path: &Path) -> Result<()> {
     if path.exists() {
         replace_earlier_demo(path)?;
     }
+    let sandbox = Sandbox::start(Config {
+        token: DEMO_TOKEN.into(),
+        ..SANDBOX
+    })
+    .map_err(|e| {
+        Error::Io(format!(
+            "the Wonde sandbox could not start on 127.0.0.1: {e}"
+        ))
+    })?;
     let svc = Service::create(path, Actor::cli_user())?;
-    let seeded = crate::storage::in_transaction(svc.conn(), |conn| seed(conn, time::now()))?;
+    let now = time::now();
+    let seeded = crate::storage::in_transaction(svc.conn(), |conn| seed(conn, &sandbox, now))?;
     println!("B2B Student demo: {}", path.display());
     println!(
-        "  seeded {} schools, {} students, {} open conflicts ({} already stale: the held record was edited to match),\n  \
-         {} import files aged 1 to 400 days, {} import cache entries\n",
-        seeded.schools, seeded.students, seeded.conflicts, seeded.stale_conflicts, seeded.files, seeded.cache_entries
+        "  the LA holds {} students of {} schools ({} differ from what their school will send), and {} old import files",
+        seeded.students, seeded.schools, seeded.differing, seeded.files
     );
+    println!(
+        "  a Wonde sandbox serves {} schools of {} pupils at {}\n",
+        SANDBOX.schools,
+        SANDBOX.students_per_school,
+        sandbox.base_url()
+    );
+
+    svc.set_default("wonde.base_url", &sandbox.base_url())?;
+    crate::secrets::Secrets::for_db(path).set("wonde", DEMO_TOKEN)?;
+    svc.grant(
+        crate::service::WONDE_IMPORT,
+        &[Capability::Http("127.0.0.1".into())],
+        false,
+    )?;
+    println!(
+        "Wonde Import: fetches every approved school, matches, applies the rules, raises conflicts"
+    );
+    print_outcome(&svc.import(&[], false)?)?;
+    let stale = crate::storage::in_transaction(svc.conn(), |conn| {
+        age_the_data(conn, now, &Actor::named("demo:data-officer"))
+    })?;
+    println!("  (then an officer edits {stale} held postcodes to match, writing them differently; time passes)\n");
+
     for (plugin, what) in [
         ("clear-conflicts", "Clear Conflicts: clears conflicts whose held value now matches the incoming one"),
         ("delete-files", "Delete Files: removes payloads older than files.retention_days, never queued or processing"),
         ("clear-cache", "Clear Cache: flushes cache entries older than cache.retention_days"),
     ] {
         println!("{what}");
-        let result = svc.run_action(plugin, &[])?;
-        print_outcome(&result)?;
+        print_outcome(&svc.run_action(plugin, &[])?)?;
     }
     let db = path.display();
     println!("\nTry next:");
     println!("  b2b --db {db} conflicts list                      the conflicts that still need a person");
     println!("  b2b --db {db} conflicts accept <ID>               take an incoming value into the held record");
-    println!("  b2b --db {db} files list                          tombstones keep the history of deleted files");
+    println!(
+        "  b2b --db {db} import unmatched list               incoming pupils no rule could match"
+    );
+    println!("  b2b --db {db} import files list                   each school's transfer; deleted ones stay as tombstones");
     println!("  b2b --db {db} runs show 1                         a run's report and captured plugin log");
-    println!("  b2b --db {db} action run clear-cache --param all=true");
-    println!("  b2b --db {db} defaults set files.retention_days 30");
+    println!(
+        "  b2b --db {db} rules set address always_import     change how incoming data is applied"
+    );
+    println!(
+        "  b2b wonde-sandbox                                 a sandbox of your own to import from"
+    );
     Ok(())
 }
 

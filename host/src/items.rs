@@ -27,6 +27,21 @@ pub enum ItemKind {
     Flag,
 }
 
+impl ItemKind {
+    /// The same kind for the comparison the host shares with the plugins.
+    pub fn comparison(self) -> b2b_normalise::ItemKind {
+        use b2b_normalise::ItemKind as K;
+        match self {
+            ItemKind::Name => K::Name,
+            ItemKind::Text => K::Text,
+            ItemKind::Code => K::Code,
+            ItemKind::Postcode => K::Postcode,
+            ItemKind::Date => K::Date,
+            ItemKind::Flag => K::Flag,
+        }
+    }
+}
+
 /// One data item of the held record.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Item {

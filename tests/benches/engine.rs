@@ -61,6 +61,7 @@ fn main() {
             limits,
             started_at: 0,
             actor: Actor::system(),
+            secrets: b2b_host::secrets::Secrets::for_db(t.svc.db().path()),
         };
         let out = engine.run(&plugin, req);
         out.outcome.unwrap();

@@ -7,6 +7,8 @@
 mod cache;
 mod conflicts;
 mod files;
+mod http;
+mod incoming;
 mod log;
 mod settings;
 mod students;
@@ -15,7 +17,9 @@ use crate::actor::Actor;
 use crate::engine::bindings::b2b::plugin::types;
 use crate::engine::output::RunLog;
 use crate::error::Error;
+use crate::import;
 use crate::plugins::capability::Capability;
+use crate::secrets::Secrets;
 use crate::time::Timestamp;
 use rusqlite::Connection;
 
@@ -29,6 +33,8 @@ pub(crate) struct HostContext {
     log: RunLog,
     started_at: Timestamp,
     actor: Actor,
+    secrets: Option<Secrets>,
+    import: import::Session,
 }
 
 /// A failed host call: a typed error the plugin sees, or a trap that stops it.
@@ -54,6 +60,7 @@ impl HostContext {
         log: RunLog,
         started_at: Timestamp,
         actor: Actor,
+        secrets: Option<Secrets>,
     ) -> Self {
         HostContext {
             conn,
@@ -61,6 +68,8 @@ impl HostContext {
             log,
             started_at,
             actor,
+            secrets,
+            import: import::Session::default(),
         }
     }
 
@@ -68,25 +77,35 @@ impl HostContext {
         &self.log
     }
 
-    pub(crate) fn take_connection(&mut self) -> Option<Connection> {
+    /// Ends the run's host side: fails any import file the plugin left open
+    /// (saying why) and hands back the connection.
+    pub(crate) fn finish(mut self, why_unfinished: &str) -> Option<Connection> {
+        if let Some(conn) = &self.conn {
+            self.import.abandon(conn, why_unfinished);
+        }
         self.conn.take()
     }
 
     /// The connection, if `capability` was granted; otherwise a `denied`
     /// error naming it, recorded in the run log.
     fn require(&self, capability: Capability, call: &str) -> Result<&Connection, CallError> {
-        if !self.grant.contains(&capability) {
-            self.log.line(
-                "DENIED",
-                &format!(
-                    "{call} needs the `{capability}` capability, which this plugin was not granted"
-                ),
-            );
-            return Err(CallError::Wit(types::Error::Denied(
-                capability.name().to_string(),
-            )));
-        }
+        self.check_grant(capability, call)?;
         self.connection()
+    }
+
+    /// A `denied` error naming the capability unless it was granted, and a
+    /// line in the run log when it is refused.
+    fn check_grant(&self, capability: Capability, call: &str) -> Result<(), CallError> {
+        if self.grant.contains(&capability) {
+            return Ok(());
+        }
+        self.log.line(
+            "DENIED",
+            &format!(
+                "{call} needs the `{capability}` capability, which this plugin was not granted"
+            ),
+        );
+        Err(CallError::Wit(types::Error::Denied(capability.name())))
     }
 
     fn connection(&self) -> Result<&Connection, CallError> {

@@ -3,9 +3,11 @@
 //! with the stable codes of [`crate::error::Error::exit_code`].
 
 mod conflicts;
+mod import;
 mod output;
 mod plugins;
 mod records;
+mod sandbox;
 
 use crate::actor::Actor;
 use crate::error::Result;
@@ -59,6 +61,17 @@ enum Command {
     /// Install, grant and manage plugins.
     #[command(subcommand)]
     Plugin(plugins::Plugin),
+    /// Serve made-up schools the way Wonde does, to try the import without an account.
+    WondeSandbox(sandbox::SandboxArgs),
+    /// The Wonde import: run it, its files, the unmatched, deletions.
+    #[command(subcommand)]
+    Import(import::Import),
+    /// Processing rules: how incoming data is applied.
+    #[command(subcommand)]
+    Rules(import::Rules),
+    /// Credentials such as the Wonde token (never stored in the database).
+    #[command(subcommand)]
+    Secrets(import::SecretsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,5 +154,9 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         }
         Command::Defaults(cmd) => records::defaults(ctx, cmd),
         Command::Plugin(cmd) => plugins::plugin(ctx, cmd),
+        Command::WondeSandbox(args) => sandbox::run(args),
+        Command::Import(cmd) => import::import(ctx, cmd),
+        Command::Rules(cmd) => import::rules(ctx, cmd),
+        Command::Secrets(cmd) => import::secrets(ctx, cmd),
     }
 }

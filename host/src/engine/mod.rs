@@ -71,8 +71,9 @@ pub struct Report {
     pub summary: String,
 }
 
-/// Everything a run needs. The connection should already be inside the
-/// transaction the caller will commit or roll back.
+/// Everything a run needs. The connection is inside the transaction the
+/// caller will commit or roll back, except for import runs, whose unit of
+/// atomicity is each school's file.
 pub struct RunRequest {
     /// The plugin's id, for the log and for audit rows.
     pub plugin_id: String,
@@ -88,6 +89,8 @@ pub struct RunRequest {
     pub started_at: Timestamp,
     /// Who the run acts as.
     pub actor: Actor,
+    /// Where credentials the plugin names come from.
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// How a run ended: the report or why it failed, its log, and the
@@ -253,6 +256,7 @@ impl Engine {
             RunLog::new("describe", limits.log_bytes),
             0,
             Actor::system(),
+            None,
         );
         let mut store = self.store(host, &limits);
         let descriptor = plugin
@@ -280,6 +284,7 @@ impl Engine {
             log.clone(),
             req.started_at,
             req.actor,
+            Some(req.secrets),
         );
         let mut store = self.store(host, &req.limits);
         let _ticking = self.ticker.ticking();
@@ -296,10 +301,14 @@ impl Engine {
             )),
             Err(e) => Err(failure_message(&store, &e)),
         };
+        let why = outcome
+            .as_ref()
+            .err()
+            .map_or("the plugin returned without finishing it", String::as_str);
         let conn = store
             .into_data()
             .host
-            .take_connection()
+            .finish(why)
             .expect("a run always has a connection");
         RunOutput {
             outcome,

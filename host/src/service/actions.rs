@@ -4,6 +4,8 @@ use super::Service;
 use crate::actor::Actor;
 use crate::engine::{Descriptor, Limits, Report, RunRequest};
 use crate::error::{Error, Result};
+use crate::plugins::capability::Capability;
+use crate::secrets::Secrets;
 use crate::storage::{defaults, runs};
 use crate::time;
 use std::time::Duration;
@@ -42,21 +44,29 @@ impl Service {
             self.actor.as_str(),
         )?;
 
+        let grant = Capability::parse_all(&record.granted)?;
+        // An import commits school by school (each file is its own
+        // transaction); every other action is one transaction.
+        let whole_run_tx = !grant.contains(&Capability::Import);
         let run_conn = self.db.connect()?;
-        run_conn.execute_batch("BEGIN IMMEDIATE")?;
+        if whole_run_tx {
+            run_conn.execute_batch("BEGIN IMMEDIATE")?;
+        }
         let output = engine.run(
             &plugin,
             RunRequest {
                 plugin_id: record.id.clone(),
                 conn: run_conn,
-                grant: crate::plugins::capability::Capability::parse_all(&record.granted)?,
+                grant,
                 params,
                 limits,
                 started_at: time::now(),
                 actor: Actor::plugin_run(&record.id, run_id),
+                secrets: Secrets::for_db(self.db.path()),
             },
         );
         let outcome = match output.outcome {
+            Ok(report) if !whole_run_tx => Ok(report),
             Ok(report) => output
                 .conn
                 .execute_batch("COMMIT")
@@ -64,7 +74,7 @@ impl Service {
                 .map_err(|e| format!("the run's changes could not be saved: {e}")),
             Err(e) => Err(e),
         };
-        if outcome.is_err() {
+        if outcome.is_err() && whole_run_tx {
             // Nothing the run did may remain. Rollback only fails when there
             // is no transaction left, which means nothing is pending.
             let _ = output.conn.execute_batch("ROLLBACK");

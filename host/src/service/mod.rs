@@ -5,11 +5,13 @@
 
 mod actions;
 mod conflicts;
+mod import;
 mod plugins;
 mod records;
 
 pub use actions::{parse_param, ActionResult};
 pub use conflicts::{ConflictDetail, Selection};
+pub use import::{FileDetail, WONDE_IMPORT};
 pub use plugins::{GrantChoice, Inspection};
 
 use crate::actor::Actor;

@@ -50,13 +50,20 @@ impl Service {
             {
                 continue;
             }
-            let enabled = current.map(|r| r.enabled).unwrap_or(true);
-            let names: Vec<String> = b
-                .manifest
-                .capabilities
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect();
+            let enabled = current.as_ref().map(|r| r.enabled).unwrap_or(true);
+            // An admin's grants survive an upgrade as long as the new
+            // manifest still asks for them (e.g. a host granted under `http:*`).
+            let kept = current
+                .map(|r| Capability::parse_all(&r.granted))
+                .transpose()?
+                .unwrap_or_default();
+            let mut granted = default_grant(&b.manifest.capabilities);
+            granted.extend(
+                kept.into_iter()
+                    .filter(|c| b.manifest.capabilities.iter().any(|m| m.covers(c))),
+            );
+            granted.sort();
+            granted.dedup();
             let record = PluginRecord {
                 id: b.manifest.id.clone(),
                 name: b.manifest.name.clone(),
@@ -65,8 +72,8 @@ impl Service {
                 source: Source::Builtin,
                 path: None,
                 sha256,
-                requested: names.clone(),
-                granted: names,
+                requested: names(&b.manifest.capabilities),
+                granted: names(&granted),
                 enabled,
                 installed_by: Actor::system().to_string(),
                 installed_at: time::now(),
@@ -143,7 +150,7 @@ impl Service {
         let wasm = read_wasm(&wasm_path)?;
         self.load_checked(&manifest, &wasm, &wasm_path)?;
         let granted = match choice {
-            GrantChoice::AllRequested => manifest.capabilities.clone(),
+            GrantChoice::AllRequested => default_grant(&manifest.capabilities),
             GrantChoice::Only(caps) => only_requested(&manifest.id, &manifest.capabilities, caps)?,
         };
         let wasm_path = wasm_path.canonicalize()?;
@@ -302,7 +309,17 @@ fn read_wasm(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn names(caps: &[Capability]) -> Vec<String> {
-    caps.iter().map(|c| c.name().to_string()).collect()
+    caps.iter().map(Capability::name).collect()
+}
+
+/// What "grant everything it asks for" grants: every named capability; a
+/// wildcard (`http:*`) only asks the admin to name hosts later.
+fn default_grant(requested: &[Capability]) -> Vec<Capability> {
+    requested
+        .iter()
+        .filter(|c| !matches!(c, Capability::Http(h) if h == "*"))
+        .cloned()
+        .collect()
 }
 
 fn only_requested(
@@ -310,7 +327,10 @@ fn only_requested(
     requested: &[Capability],
     chosen: Vec<Capability>,
 ) -> Result<Vec<Capability>> {
-    if let Some(extra) = chosen.iter().find(|c| !requested.contains(c)) {
+    if let Some(extra) = chosen
+        .iter()
+        .find(|c| !requested.iter().any(|r| r.covers(c)))
+    {
         return Err(Error::invalid(format!(
             "`{id}` does not ask for `{extra}`; it asks for: {}",
             if requested.is_empty() {

@@ -117,6 +117,50 @@ pub fn insert(
     Ok(conn.last_insert_rowid())
 }
 
+/// Starts a file for a transfer in progress: queued, no payload yet.
+pub fn begin(conn: &Connection, school_id: i64, full: bool) -> Result<i64> {
+    conn.prepare_cached("INSERT INTO import_files (school_id, received_at, status, full) VALUES (?, ?, 'queued', ?)")?
+        .execute(params![school_id, time::now(), full])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Moves a file to a new status.
+pub fn set_status(conn: &Connection, id: i64, status: Status) -> Result<()> {
+    conn.execute(
+        "UPDATE import_files SET status = ? WHERE id = ?",
+        params![status.as_str(), id],
+    )?;
+    Ok(())
+}
+
+/// Ends a file: its status, what it carried (already compressed), how many
+/// records, what applying it did (JSON) and, when it failed, why.
+pub fn end(
+    conn: &Connection,
+    id: i64,
+    status: Status,
+    compressed_payload: &[u8],
+    record_count: i64,
+    outcome: Option<&str>,
+    error: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE import_files SET status = ?, payload = ?, payload_bytes = ?, record_count = ?, outcome = ?,
+             error_log = ?, error_count = ? WHERE id = ?",
+        params![
+            status.as_str(),
+            compressed_payload,
+            compressed_payload.len() as i64,
+            record_count,
+            outcome,
+            error,
+            error.is_some() as i64,
+            id
+        ],
+    )?;
+    Ok(())
+}
+
 /// Files after `after` in id order, at most `limit`.
 pub fn page(conn: &Connection, after: i64, limit: u32) -> Result<Vec<FileInfo>> {
     let mut stmt =

@@ -10,7 +10,10 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// The migrations; index 0 takes an empty database to version 1.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_import.sql"),
+];
 
 /// The schema version this binary writes.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;

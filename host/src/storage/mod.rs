@@ -7,12 +7,15 @@ pub mod audit;
 pub mod cache;
 pub mod conflicts;
 pub mod defaults;
+pub mod deletions;
 pub mod files;
 pub mod migrations;
 pub mod plugins;
+pub mod rules;
 pub mod runs;
 pub mod schools;
 pub mod students;
+pub mod unmatched;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

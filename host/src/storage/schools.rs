@@ -1,7 +1,7 @@
 //! Schools (bases) that send data.
 
 use crate::error::{Error, Result};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 /// A school as held.
@@ -23,6 +23,10 @@ pub struct School {
     pub region_domain: Option<String>,
     /// Whether data is still imported from it.
     pub active: bool,
+    /// Whether unmatched incoming students are added as new held records.
+    pub add_unmatched: bool,
+    /// When its last successful import started.
+    pub last_success_at: Option<crate::time::Timestamp>,
 }
 
 /// A school to add.
@@ -38,19 +42,29 @@ pub struct NewSchool<'a> {
     pub la_code: Option<&'a str>,
     /// Establishment number.
     pub establishment_number: Option<&'a str>,
+    /// The API domain that serves it.
+    pub region_domain: Option<&'a str>,
 }
 
 /// Adds a school; returns its id.
 pub fn insert(conn: &Connection, s: &NewSchool) -> Result<i64> {
     conn.execute(
-        "INSERT INTO schools (wonde_id, name, urn, la_code, establishment_number) VALUES (?, ?, ?, ?, ?)",
-        params![s.wonde_id, s.name, s.urn, s.la_code, s.establishment_number],
+        "INSERT INTO schools (wonde_id, name, urn, la_code, establishment_number, region_domain)
+         VALUES (?, ?, ?, ?, ?, ?)",
+        params![
+            s.wonde_id,
+            s.name,
+            s.urn,
+            s.la_code,
+            s.establishment_number,
+            s.region_domain
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }
 
 const COLUMNS: &str =
-    "id, wonde_id, name, urn, la_code, establishment_number, region_domain, active";
+    "id, wonde_id, name, urn, la_code, establishment_number, region_domain, active, add_unmatched, last_success_at";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<School> {
     Ok(School {
@@ -62,6 +76,8 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<School> {
         establishment_number: r.get(5)?,
         region_domain: r.get(6)?,
         active: r.get(7)?,
+        add_unmatched: r.get(8)?,
+        last_success_at: r.get(9)?,
     })
 }
 
@@ -93,4 +109,54 @@ pub fn resolve(conn: &Connection, reference: &str) -> Result<School> {
             found.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// Adds a school the source lists, or refreshes the one with its source id;
+/// returns it as held.
+pub fn upsert_from_source(conn: &Connection, s: &NewSchool) -> Result<School> {
+    conn.prepare_cached(
+        "INSERT INTO schools (wonde_id, name, urn, la_code, establishment_number, region_domain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (wonde_id) DO UPDATE SET name = ?2, urn = ?3, la_code = ?4,
+             establishment_number = ?5, region_domain = ?6",
+    )?
+    .execute(params![
+        s.wonde_id,
+        s.name,
+        s.urn,
+        s.la_code,
+        s.establishment_number,
+        s.region_domain
+    ])?;
+    by_source_id(conn, s.wonde_id.unwrap_or_default())
+}
+
+/// The school with a source (Wonde) id.
+pub fn by_source_id(conn: &Connection, wonde_id: &str) -> Result<School> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM schools WHERE wonde_id = ?"))?
+        .query_row([wonde_id], from_row)
+        .optional()?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "no school with Wonde id `{wonde_id}`; see `b2b schools list`"
+            ))
+        })
+}
+
+/// Records when the school's last successful import started.
+pub fn set_last_success(conn: &Connection, id: i64, at: crate::time::Timestamp) -> Result<()> {
+    conn.execute(
+        "UPDATE schools SET last_success_at = ? WHERE id = ?",
+        params![at, id],
+    )?;
+    Ok(())
+}
+
+/// Sets whether unmatched students of a school are added as new held records.
+pub fn set_add_unmatched(conn: &Connection, id: i64, add: bool) -> Result<()> {
+    conn.execute(
+        "UPDATE schools SET add_unmatched = ? WHERE id = ?",
+        params![add, id],
+    )?;
+    Ok(())
 }

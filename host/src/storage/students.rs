@@ -202,3 +202,88 @@ pub fn set_item(
     )?;
     Ok(value)
 }
+
+/// Links an id another system gives a held student (e.g. source `wonde`).
+pub fn link_external(
+    conn: &Connection,
+    source: &str,
+    external_id: &str,
+    student_id: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO external_ids (source, external_id, student_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (source, external_id) DO UPDATE SET student_id = ?3",
+    )?
+    .execute(params![source, external_id, student_id])?;
+    Ok(())
+}
+
+/// The held student another system's id points at (only an active one when
+/// `active_only`).
+pub fn by_external(
+    conn: &Connection,
+    source: &str,
+    external_id: &str,
+    active_only: bool,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT s.id FROM external_ids e JOIN students s ON s.id = e.student_id
+             WHERE e.source = ?1 AND e.external_id = ?2 AND (?3 = 0 OR s.active = 1)",
+        )?
+        .query_row(params![source, external_id, active_only], |r| r.get(0))
+        .optional()?)
+}
+
+/// The four identifying items of a held student, for matching.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Student id.
+    pub id: i64,
+    /// Date of birth.
+    pub date_of_birth: Option<String>,
+    /// Surname.
+    pub surname: Option<String>,
+    /// Forename.
+    pub forename: Option<String>,
+    /// Gender.
+    pub gender: Option<String>,
+}
+
+fn identities(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Identity>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok(Identity {
+            id: r.get(0)?,
+            date_of_birth: r.get(1)?,
+            surname: r.get(2)?,
+            forename: r.get(3)?,
+            gender: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Held students with a UPN (active ones only when `active_only`).
+pub fn with_upn(conn: &Connection, upn: &str, active_only: bool) -> Result<Vec<Identity>> {
+    identities(
+        conn,
+        "SELECT id, date_of_birth, surname, forename, gender FROM students
+         WHERE upn = ?1 COLLATE NOCASE AND (?2 = 0 OR active = 1)",
+        params![upn.trim(), active_only],
+    )
+}
+
+/// Held students born on a date (active ones only when `active_only`).
+pub fn born_on(conn: &Connection, date_of_birth: &str, active_only: bool) -> Result<Vec<Identity>> {
+    identities(
+        conn,
+        "SELECT id, date_of_birth, surname, forename, gender FROM students
+         WHERE date_of_birth = ?1 AND (?2 = 0 OR active = 1)",
+        params![date_of_birth, active_only],
+    )
+}

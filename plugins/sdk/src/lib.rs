@@ -51,7 +51,7 @@ pub mod params;
 
 pub use batch::apply_batch;
 pub use bindings::b2b::plugin::types::{Error, Timestamp, Value};
-pub use bindings::b2b::plugin::{cache, conflicts, files, settings, students};
+pub use bindings::b2b::plugin::{cache, conflicts, files, http, incoming, settings, students};
 pub use bindings::{export, Descriptor, Guest, ParamSpec, Report};
 pub use manifest::descriptor;
 pub use paging::{pages, Keyed, Pages, PAGE_SIZE};

@@ -1,0 +1,284 @@
+//! `b2b import`, `b2b rules` and `b2b secrets`.
+
+use super::output::{listing, opt, single};
+use super::plugins::print_result;
+use super::Context;
+use crate::error::{Error, Result};
+use crate::secrets::Secrets;
+use crate::time;
+use clap::Subcommand;
+use std::io::{BufRead, IsTerminal};
+
+/// The Wonde import.
+#[derive(Debug, Subcommand)]
+pub enum Import {
+    /// Import from Wonde now (a delta since each school's last success).
+    Run {
+        /// Only these schools (Wonde ids); repeat or comma-separate.
+        #[arg(long, value_delimiter = ',')]
+        school: Vec<String>,
+        /// Fetch everything, not just what changed since the last import.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Import files (virtual files).
+    #[command(subcommand)]
+    Files(ImportFiles),
+    /// Incoming students no rule could match.
+    #[command(subcommand)]
+    Unmatched(Unmatched),
+    /// Students deleted at source, as recorded (no held record is deleted).
+    Deletions {
+        /// At most this many.
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
+}
+
+/// Import files.
+#[derive(Debug, Subcommand)]
+pub enum ImportFiles {
+    /// The newest files first.
+    List {
+        /// Only this school's (Wonde id, URN or number).
+        #[arg(long)]
+        school: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// One file: status, counts, error log.
+    Show {
+        /// File id.
+        id: i64,
+    },
+}
+
+/// Unmatched incoming students.
+#[derive(Debug, Subcommand)]
+pub enum Unmatched {
+    /// The open ones.
+    List {
+        /// Only this school's.
+        #[arg(long)]
+        school: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
+    /// Add as a new held student (with the same person's other records).
+    Add {
+        /// Unmatched record id.
+        id: i64,
+    },
+    /// Match to a held student (with the same person's other records).
+    Match {
+        /// Unmatched record id.
+        id: i64,
+        /// The held student's id.
+        student: i64,
+    },
+}
+
+/// Processing rules.
+#[derive(Debug, Subcommand)]
+pub enum Rules {
+    /// Every rule set (anything else: always put in conflict).
+    List,
+    /// Set the rule for a data group (`address`) or item (`address.postcode`).
+    Set {
+        /// Group or item.
+        target: String,
+        /// always_import, always_conflict, import_if_null, dont_import, or `default` to remove.
+        rule: String,
+        /// Only for this school (Wonde id, URN or number).
+        #[arg(long)]
+        school: Option<String>,
+    },
+    /// Whether a school's unmatched students are added as new held records.
+    AddUnmatched {
+        /// School.
+        school: String,
+        /// true or false.
+        #[arg(action = clap::ArgAction::Set)]
+        add: bool,
+    },
+}
+
+/// Credentials plugins name (e.g. `wonde`), kept out of the database.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Store a secret, read from standard input (never from the command line).
+    Set {
+        /// e.g. wonde
+        name: String,
+    },
+    /// The names of the secrets that are set (never their values).
+    List,
+}
+
+pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
+    let svc = ctx.service()?;
+    match cmd {
+        Import::Run { school, full } => {
+            let result = svc.import(school, *full)?;
+            single(ctx.json, &result, print_result);
+            if let Err(e) = &result.outcome {
+                return Err(Error::ActionFailed(format!(
+                    "the import failed (run {}): {e}; `b2b runs show {}` has its log",
+                    result.run_id, result.run_id
+                )));
+            }
+        }
+        Import::Files(ImportFiles::List { school, limit }) => {
+            super::records::files(ctx, school.as_deref(), *limit)?
+        }
+        Import::Files(ImportFiles::Show { id }) => single(ctx.json, &svc.file(*id)?, |d| {
+            let f = &d.file;
+            println!(
+                "File {} from {} ({})",
+                f.id,
+                opt(&f.school_name),
+                f.status.as_str()
+            );
+            println!("  received: {}", time::display(f.received_at));
+            println!(
+                "  records:  {}, stored {} bytes compressed",
+                f.record_count, f.payload_bytes
+            );
+            if let Some(o) = &d.outcome {
+                println!("  applied:  {o}");
+            }
+            if let Some(log) = &f.error_log {
+                println!("  errors:\n    {}", log.replace('\n', "\n    "));
+            }
+        }),
+        Import::Unmatched(Unmatched::List { school, limit }) => {
+            let list = svc.unmatched(school.as_deref(), *limit)?;
+            listing(
+                ctx.json,
+                &list,
+                &[
+                    "ID",
+                    "SCHOOL",
+                    "SURNAME",
+                    "FORENAME",
+                    "DOB",
+                    "UPN",
+                    "SOURCE ID",
+                ],
+                |u| {
+                    vec![
+                        u.id.to_string(),
+                        u.school_id.to_string(),
+                        opt(&u.surname),
+                        opt(&u.forename),
+                        opt(&u.date_of_birth),
+                        opt(&u.upn),
+                        u.source_id.clone(),
+                    ]
+                },
+            );
+        }
+        Import::Unmatched(Unmatched::Add { id }) => {
+            let student = svc.add_unmatched(*id)?;
+            println!("Added unmatched record {id} as student {student}.");
+        }
+        Import::Unmatched(Unmatched::Match { id, student }) => {
+            svc.match_unmatched(*id, *student)?;
+            println!("Matched unmatched record {id} to student {student}; the next import compares their data.");
+        }
+        Import::Deletions { limit } => {
+            let list = svc.deletions(*limit)?;
+            listing(
+                ctx.json,
+                &list,
+                &["SCHOOL", "SOURCE ID", "STUDENT", "RECORDED"],
+                |d| {
+                    vec![
+                        d.school_id.to_string(),
+                        d.source_id.clone(),
+                        opt(&d.student_id),
+                        time::display(d.recorded_at),
+                    ]
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn rules(ctx: &Context, cmd: &Rules) -> Result<()> {
+    let svc = ctx.service()?;
+    match cmd {
+        Rules::List => {
+            let list = svc.rules()?;
+            listing(
+                ctx.json,
+                &list,
+                &["SCHOOL", "TARGET", "RULE", "SET BY"],
+                |r| {
+                    vec![
+                        r.school_id.map_or("all".into(), |s| s.to_string()),
+                        r.target.clone(),
+                        r.rule.to_string(),
+                        r.updated_by.clone(),
+                    ]
+                },
+            );
+        }
+        Rules::Set {
+            target,
+            rule,
+            school,
+        } => {
+            let parsed = if rule == "default" {
+                None
+            } else {
+                Some(rule.parse()?)
+            };
+            svc.set_rule(school.as_deref(), target, parsed)?;
+            println!(
+                "{target}: {rule} for {}",
+                school.as_deref().unwrap_or("every school")
+            );
+        }
+        Rules::AddUnmatched { school, add } => {
+            svc.set_add_unmatched(school, *add)?;
+            println!(
+                "{school}: unmatched students are {}",
+                if *add {
+                    "added as new held records"
+                } else {
+                    "queued for a person"
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn secrets(ctx: &Context, cmd: &SecretsCommand) -> Result<()> {
+    let secrets = Secrets::for_db(&ctx.db);
+    match cmd {
+        SecretsCommand::Set { name } => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("Paste the `{name}` secret and press Enter:");
+            }
+            let mut value = String::new();
+            std::io::stdin().lock().read_line(&mut value)?;
+            secrets.set(name, &value)?;
+            println!(
+                "Stored the `{name}` secret in {} (readable by you only).",
+                secrets.file().display()
+            );
+        }
+        SecretsCommand::List => {
+            let list = secrets.list()?;
+            listing(ctx.json, &list, &["NAME", "FROM"], |(name, origin)| {
+                vec![name.clone(), format!("{origin:?}").to_lowercase()]
+            });
+        }
+    }
+    Ok(())
+}

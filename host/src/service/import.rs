@@ -1,0 +1,161 @@
+//! The Wonde import as a person drives it: run it, read its files, place
+//! the unmatched, set processing rules, keep the token.
+
+use super::{ActionResult, Service};
+use crate::error::{Error, Result};
+use crate::import::IncomingStudent;
+use crate::storage::files::{self, FileInfo};
+use crate::storage::rules::{self, Rule, StoredRule};
+use crate::storage::unmatched::{self, Unmatched};
+use crate::storage::{audit, deletions, in_transaction, schools, students};
+use serde_json::json;
+
+/// The built-in import plugin.
+pub const WONDE_IMPORT: &str = "wonde-import";
+
+/// One file in full.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileDetail {
+    /// The file.
+    pub file: FileInfo,
+    /// What applying it did (JSON counts), once completed.
+    pub outcome: Option<serde_json::Value>,
+}
+
+impl Service {
+    /// Imports from Wonde: every approved school, or those named; `full`
+    /// ignores the last successful import and fetches everything.
+    pub fn import(&self, schools: &[String], full: bool) -> Result<ActionResult> {
+        let mut params = vec![("full".to_string(), full.to_string())];
+        if !schools.is_empty() {
+            params.push(("school".to_string(), schools.join(",")));
+        }
+        self.run_action(WONDE_IMPORT, &params)
+    }
+
+    /// One import file with what applying it did.
+    pub fn file(&self, id: i64) -> Result<FileDetail> {
+        let file = files::recent(&self.conn, None, u32::MAX)?
+            .into_iter()
+            .find(|f| f.id == id)
+            .ok_or_else(|| {
+                Error::not_found(format!("no import file {id}; see `b2b import files list`"))
+            })?;
+        let outcome: Option<String> =
+            self.conn
+                .query_row("SELECT outcome FROM import_files WHERE id = ?", [id], |r| {
+                    r.get(0)
+                })?;
+        Ok(FileDetail {
+            file,
+            outcome: outcome.and_then(|o| serde_json::from_str(&o).ok()),
+        })
+    }
+
+    /// Open unmatched records, optionally one school's.
+    pub fn unmatched(&self, school: Option<&str>, limit: u32) -> Result<Vec<Unmatched>> {
+        let school_id = school.map(|s| self.school(s)).transpose()?.map(|s| s.id);
+        unmatched::list(&self.conn, school_id, limit)
+    }
+
+    /// Adds an unmatched student as a new held record; every open record of
+    /// the same person (same GUID) is resolved with it. Returns the new id.
+    pub fn add_unmatched(&self, id: i64) -> Result<i64> {
+        in_transaction(&self.conn, |conn| {
+            let u = open_unmatched(conn, id)?;
+            let incoming: IncomingStudent = serde_json::from_str(&u.data).map_err(|e| {
+                Error::Database(format!("unmatched record {id} holds unreadable data: {e}"))
+            })?;
+            let values: Vec<(&str, Option<&str>)> = incoming
+                .items
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect();
+            let student = students::insert(conn, Some(u.school_id), &values)?;
+            self.resolve_person(conn, &u, "added", student)?;
+            Ok(student)
+        })
+    }
+
+    /// Matches an unmatched record (and the same person's others) to a held
+    /// student: their source ids are linked, so the next import compares
+    /// their data with the held record and raises conflicts as usual.
+    pub fn match_unmatched(&self, id: i64, student: i64) -> Result<()> {
+        in_transaction(&self.conn, |conn| {
+            let u = open_unmatched(conn, id)?;
+            students::get(conn, student)?;
+            self.resolve_person(conn, &u, "matched", student)
+        })
+    }
+
+    fn resolve_person(
+        &self,
+        conn: &rusqlite::Connection,
+        u: &Unmatched,
+        status: &str,
+        student: i64,
+    ) -> Result<()> {
+        for record in unmatched::same_person(conn, u)? {
+            students::link_external(conn, crate::import::SOURCE_ID, &record.source_id, student)?;
+            if let Some(upi) = &record.upi {
+                students::link_external(conn, crate::import::UPI, upi, student)?;
+            }
+            unmatched::resolve(conn, record.id, status, student, self.actor.as_str())?;
+            audit::record(
+                conn,
+                &self.actor,
+                &format!("unmatched.{status}"),
+                "unmatched",
+                record.id,
+                json!({"student": student, "source_id": record.source_id}),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every processing rule.
+    pub fn rules(&self) -> Result<Vec<StoredRule>> {
+        rules::list(&self.conn)
+    }
+
+    /// Sets (or with `None` removes) a processing rule for every school or one.
+    pub fn set_rule(&self, school: Option<&str>, target: &str, rule: Option<Rule>) -> Result<()> {
+        let school_id = school.map(|s| self.school(s)).transpose()?.map(|s| s.id);
+        in_transaction(&self.conn, |conn| {
+            rules::set(conn, school_id, target, rule, &self.actor)
+        })
+    }
+
+    /// Sets whether a school's unmatched students are added as new records.
+    pub fn set_add_unmatched(&self, school: &str, add: bool) -> Result<()> {
+        let s = self.school(school)?;
+        in_transaction(&self.conn, |conn| {
+            schools::set_add_unmatched(conn, s.id, add)?;
+            audit::record(
+                conn,
+                &self.actor,
+                "school.add_unmatched",
+                "school",
+                s.id,
+                json!({"add": add}),
+            )
+        })
+    }
+
+    /// Deletions at source, newest first.
+    pub fn deletions(&self, limit: u32) -> Result<Vec<deletions::Deletion>> {
+        deletions::list(&self.conn, limit)
+    }
+}
+
+fn open_unmatched(conn: &rusqlite::Connection, id: i64) -> Result<Unmatched> {
+    let u = unmatched::get(conn, id)?;
+    if u.status != "open" {
+        return Err(Error::invalid(format!(
+            "unmatched record {id} is already {} (student {})",
+            u.status,
+            u.student_id.unwrap_or(0)
+        )));
+    }
+    Ok(u)
+}

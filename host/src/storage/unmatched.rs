@@ -1,0 +1,139 @@
+//! Incoming students no matching rule could place, until a person adds them
+//! as new held records or matches them to existing ones.
+
+use crate::error::{Error, Result};
+use crate::time::{self, Timestamp};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// One unmatched incoming student.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unmatched {
+    /// Id.
+    pub id: i64,
+    /// School.
+    pub school_id: i64,
+    /// The source's id.
+    pub source_id: String,
+    /// The person id (GUID), which ties several records of one person together.
+    pub upi: Option<String>,
+    /// Surname as sent.
+    pub surname: Option<String>,
+    /// Forename as sent.
+    pub forename: Option<String>,
+    /// Date of birth as sent.
+    pub date_of_birth: Option<String>,
+    /// UPN as sent.
+    pub upn: Option<String>,
+    /// The whole incoming record, as JSON.
+    pub data: String,
+    /// When it last came in.
+    pub received_at: Timestamp,
+    /// `open`, `added` or `matched`.
+    pub status: String,
+    /// The held student it became or was matched to.
+    pub student_id: Option<i64>,
+}
+
+/// What identifies an unmatched record for a person.
+pub struct Summary<'a> {
+    /// Surname.
+    pub surname: Option<&'a str>,
+    /// Forename.
+    pub forename: Option<&'a str>,
+    /// Date of birth.
+    pub date_of_birth: Option<&'a str>,
+    /// UPN.
+    pub upn: Option<&'a str>,
+}
+
+/// Queues (or refreshes) an unmatched incoming student.
+pub fn upsert(
+    conn: &Connection,
+    school_id: i64,
+    source_id: &str,
+    upi: Option<&str>,
+    summary: &Summary,
+    data: &str,
+    file_id: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO unmatched (school_id, source_id, upi, surname, forename, date_of_birth, upn, data, import_file_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (school_id, source_id) DO UPDATE SET upi = ?3, surname = ?4, forename = ?5,
+             date_of_birth = ?6, upn = ?7, data = ?8, import_file_id = ?9, received_at = ?10
+         WHERE status = 'open'",
+    )?
+    .execute(params![
+        school_id, source_id, upi, summary.surname, summary.forename, summary.date_of_birth, summary.upn, data, file_id,
+        time::now()
+    ])?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT id, school_id, source_id, upi, surname, forename, date_of_birth, upn, data, received_at,
+    status, student_id FROM unmatched";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Unmatched> {
+    Ok(Unmatched {
+        id: r.get(0)?,
+        school_id: r.get(1)?,
+        source_id: r.get(2)?,
+        upi: r.get(3)?,
+        surname: r.get(4)?,
+        forename: r.get(5)?,
+        date_of_birth: r.get(6)?,
+        upn: r.get(7)?,
+        data: r.get(8)?,
+        received_at: r.get(9)?,
+        status: r.get(10)?,
+        student_id: r.get(11)?,
+    })
+}
+
+/// Open unmatched records, optionally one school's.
+pub fn list(conn: &Connection, school_id: Option<i64>, limit: u32) -> Result<Vec<Unmatched>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE status = 'open' AND (?1 IS NULL OR school_id = ?1) ORDER BY surname, forename, id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![school_id, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One record.
+pub fn get(conn: &Connection, id: i64) -> Result<Unmatched> {
+    conn.query_row(&format!("{SELECT} WHERE id = ?"), [id], from_row)
+        .optional()?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "no unmatched record {id}; see `b2b import unmatched list`"
+            ))
+        })
+}
+
+/// The open records of the same person as `u` (same GUID, or only `u`).
+pub fn same_person(conn: &Connection, u: &Unmatched) -> Result<Vec<Unmatched>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE status = 'open' AND (id = ?1 OR (?2 IS NOT NULL AND upi = ?2)) ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![u.id, u.upi], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks a record resolved (`added` or `matched`) to a held student.
+pub fn resolve(conn: &Connection, id: i64, status: &str, student_id: i64, by: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE unmatched SET status = ?, student_id = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
+        params![status, student_id, by, time::now(), id],
+    )?;
+    Ok(())
+}
+
+/// How many are open.
+pub fn open_count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM unmatched WHERE status = 'open'",
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,405 @@
+//! The Wonde import end to end: the real wonde-import component talking
+//! HTTP to the sandbox server on 127.0.0.1, into a real SQLite file.
+
+use b2b_host::demo::held_record;
+use b2b_host::plugins::capability::Capability;
+use b2b_host::secrets::Secrets;
+use b2b_host::service::ActionResult;
+use b2b_host::storage::{conflicts::Filter, rules::Rule, schools, students};
+use b2b_host::wonde_sandbox::{Config, Fault, FaultRule, Sandbox};
+use b2b_tests::TestDb;
+
+const TOKEN: &str = "tok-9f8e7d6c5b4a-secret";
+
+struct Lab {
+    t: TestDb,
+    sandbox: Sandbox,
+}
+
+fn lab(schools: usize, students_per_school: usize) -> Lab {
+    let t = TestDb::new();
+    let sandbox = Sandbox::start(Config {
+        schools,
+        students_per_school,
+        seed: 7,
+        token: TOKEN.into(),
+        port: 0,
+    })
+    .unwrap();
+    t.svc
+        .set_default("wonde.base_url", &sandbox.base_url())
+        .unwrap();
+    Secrets::for_db(t.svc.db().path())
+        .set("wonde", TOKEN)
+        .unwrap();
+    t.svc
+        .grant(
+            "wonde-import",
+            &[Capability::Http("127.0.0.1".into())],
+            false,
+        )
+        .unwrap();
+    Lab { t, sandbox }
+}
+
+impl Lab {
+    fn import(&self) -> ActionResult {
+        self.t.svc.import(&[], false).unwrap()
+    }
+
+    /// Seeds a held record that is an exact copy of what the sandbox serves,
+    /// as the LA would hold it, then lets `change` alter it.
+    fn hold(
+        &self,
+        school: usize,
+        index: usize,
+        change: impl FnOnce(&mut Vec<(&'static str, Option<String>)>),
+    ) -> i64 {
+        let s = self.sandbox.student(school, index).unwrap();
+        let mut items = held_record(&s);
+        change(&mut items);
+        let values: Vec<(&str, Option<&str>)> =
+            items.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+        students::insert(self.t.svc.conn(), None, &values).unwrap()
+    }
+
+    fn open_conflicts(&self, student: i64) -> Vec<(String, Option<String>)> {
+        let filter = Filter {
+            student_id: Some(student),
+            ..Filter::default()
+        };
+        self.t
+            .svc
+            .conflicts(&filter, 100)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.item, c.incoming_value))
+            .collect()
+    }
+}
+
+fn set(items: &mut [(&'static str, Option<String>)], key: &str, value: Option<&str>) {
+    items.iter_mut().find(|(k, _)| *k == key).unwrap().1 = value.map(str::to_string);
+}
+
+#[test]
+fn a_first_import_matches_by_each_rule_queues_the_rest_and_raises_exactly_the_differences() {
+    let lab = lab(2, 10);
+    let t = &lab.t;
+    let by_id = lab.hold(0, 0, |_| {});
+    let s0 = lab.sandbox.student(0, 0).unwrap();
+    students::link_external(t.svc.conn(), "wonde", &s0.id, by_id).unwrap();
+    let upn_plus_three = lab.hold(0, 1, |i| set(i, "basic.surname", Some("Formerly")));
+    let all_four = lab.hold(0, 2, |i| set(i, "identifiers.upn", None));
+    let moved = lab.hold(0, 3, |i| set(i, "address.postcode", Some("ZZ1 1ZZ")));
+    let held_before = t.count("students", "1");
+
+    let result = lab.import();
+    let report = result
+        .outcome
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{}", result.log));
+    assert_eq!(report.examined, 20, "{}", report.summary);
+
+    assert_eq!(lab.open_conflicts(by_id), vec![]);
+    let s1 = lab.sandbox.student(0, 1).unwrap();
+    assert_eq!(
+        lab.open_conflicts(upn_plus_three),
+        vec![("basic.surname".into(), Some(s1.surname))]
+    );
+    let s2 = lab.sandbox.student(0, 2).unwrap();
+    assert_eq!(
+        lab.open_conflicts(all_four),
+        vec![("identifiers.upn".into(), Some(s2.upn))]
+    );
+    let s3 = lab.sandbox.student(0, 3).unwrap();
+    assert_eq!(
+        lab.open_conflicts(moved),
+        vec![("address.postcode".into(), Some(s3.postcode))]
+    );
+    assert_eq!(t.count("conflicts", "1"), 3, "nothing else differs");
+
+    assert_eq!(
+        t.count("students", "1"),
+        held_before,
+        "no student is added without the school's rule"
+    );
+    assert_eq!(t.count("unmatched", "status = 'open'"), 16);
+    assert_eq!(
+        t.count("external_ids", "source = 'wonde'"),
+        4,
+        "each match links the Wonde id"
+    );
+    assert_eq!(t.count("import_files", "status = 'completed'"), 2);
+    assert_eq!(
+        t.count("contacts", &format!("student_id = {by_id}")) as usize,
+        s0.contacts.len()
+    );
+}
+
+#[test]
+fn re_imports_raise_nothing_new_and_a_newer_value_updates_its_open_conflict() {
+    let lab = lab(1, 5);
+    let t = &lab.t;
+    let student = lab.hold(0, 1, |i| set(i, "basic.surname", Some("Formerly")));
+    lab.import().outcome.unwrap();
+    assert_eq!(t.count("conflicts", "1"), 1);
+
+    let again = lab.t.svc.import(&[], true).unwrap().outcome.unwrap();
+    assert!(again.summary.contains("unchanged"), "{}", again.summary);
+    assert_eq!(
+        t.count("conflicts", "1"),
+        1,
+        "an identical import raises nothing"
+    );
+
+    assert!(t.run("clear-cache", &[("all", "true")]).outcome.is_ok());
+    lab.t.svc.import(&[], true).unwrap().outcome.unwrap();
+    assert_eq!(
+        t.count("conflicts", "1"),
+        1,
+        "re-evaluated after Clear Cache, still no duplicate"
+    );
+
+    lab.sandbox.edit(0, 1, |s| s.surname = "Newer".into());
+    lab.import().outcome.unwrap();
+    assert_eq!(
+        lab.open_conflicts(student),
+        vec![("basic.surname".into(), Some("Newer".into()))]
+    );
+    assert_eq!(
+        t.count("conflicts", "1"),
+        1,
+        "the open conflict was updated, not duplicated"
+    );
+}
+
+#[test]
+fn a_delta_import_fetches_only_what_changed_and_records_deletions() {
+    let lab = lab(1, 8);
+    let t = &lab.t;
+    let held = lab.hold(0, 4, |_| {});
+    lab.import().outcome.unwrap();
+    lab.sandbox.edit(0, 2, |s| s.forename = "Changed".into());
+    lab.sandbox.delete(0, 4);
+    let report = lab.import().outcome.unwrap();
+    assert_eq!(report.examined, 1, "{}", report.summary);
+    let students_requests: Vec<_> = lab
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/students"))
+        .collect();
+    assert!(
+        students_requests
+            .last()
+            .unwrap()
+            .query
+            .contains("updated_after="),
+        "{students_requests:?}"
+    );
+    let deleted: Option<i64> = t
+        .conn()
+        .query_row("SELECT student_id FROM source_deletions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        deleted,
+        Some(held),
+        "the deletion is recorded against the held student"
+    );
+    assert_eq!(
+        t.count("students", &format!("id = {held}")),
+        1,
+        "and the held record is kept"
+    );
+}
+
+#[test]
+fn processing_rules_apply_per_item_and_group_with_a_school_override() {
+    let lab = lab(2, 3);
+    let t = &lab.t;
+    let a = lab.hold(0, 0, |i| {
+        set(i, "address.postcode", Some("ZZ1 1ZZ"));
+        set(i, "basic.middle_names", None);
+        set(i, "basic.forename", Some("Held"));
+    });
+    let b = lab.hold(1, 0, |i| set(i, "address.postcode", Some("ZZ2 2ZZ")));
+    let school_b = lab.sandbox.school_ids()[1].clone();
+    // The LA sets a school's rules once it knows the school.
+    let known = schools::NewSchool {
+        wonde_id: Some(&school_b),
+        name: "B",
+        ..Default::default()
+    };
+    schools::insert(t.svc.conn(), &known).unwrap();
+    t.svc
+        .set_rule(None, "address", Some(Rule::AlwaysImport))
+        .unwrap();
+    t.svc
+        .set_rule(Some(&school_b), "address.postcode", Some(Rule::DontImport))
+        .unwrap();
+    t.svc
+        .set_rule(None, "basic", Some(Rule::ImportIfNull))
+        .unwrap();
+    lab.import().outcome.unwrap();
+
+    let sa = lab.sandbox.student(0, 0).unwrap();
+    let held_a = t.svc.student(a).unwrap();
+    assert_eq!(
+        held_a.value("address.postcode"),
+        Some(sa.postcode.as_str()),
+        "always import wrote it"
+    );
+    assert_eq!(
+        held_a.value("basic.middle_names"),
+        sa.middle_names.as_deref(),
+        "import if null filled it"
+    );
+    assert_eq!(
+        lab.open_conflicts(a),
+        vec![("basic.forename".into(), Some(sa.forename))],
+        "not null: conflict"
+    );
+    assert_eq!(
+        t.svc.student(b).unwrap().value("address.postcode"),
+        Some("ZZ2 2ZZ"),
+        "the school's dont_import wins"
+    );
+    assert_eq!(lab.open_conflicts(b), vec![]);
+}
+
+#[test]
+fn faults_are_retried_or_fail_only_their_school_and_change_nothing() {
+    let lab = lab(4, 4);
+    let t = &lab.t;
+    let ids = lab.sandbox.school_ids();
+    let rule = |school: &str, times, fault| FaultRule {
+        school: Some(school.into()),
+        skip: 0,
+        times,
+        fault,
+    };
+    // Recoverable within the host's four attempts:
+    lab.sandbox.inject(rule(&ids[0], 1, Fault::Status(503)));
+    lab.sandbox.inject(rule(
+        &ids[0],
+        1,
+        Fault::TooMany {
+            retry_after_secs: Some(1),
+        },
+    ));
+    lab.sandbox.inject(rule(&ids[0], 1, Fault::ConnectionReset));
+    lab.sandbox.inject(rule(&ids[1], 1, Fault::TruncatedBody));
+    lab.sandbox.inject(rule(
+        &ids[1],
+        1,
+        Fault::TooMany {
+            retry_after_secs: None,
+        },
+    ));
+    lab.sandbox.inject(rule(
+        &ids[1],
+        1,
+        Fault::Slow(std::time::Duration::from_millis(300)),
+    ));
+    // Not recoverable:
+    lab.sandbox.inject(rule(&ids[2], 100, Fault::Status(403)));
+    lab.sandbox.inject(rule(&ids[3], 100, Fault::Status(500)));
+    let held = lab.hold(2, 0, |i| set(i, "address.postcode", Some("ZZ9 9ZZ")));
+
+    let result = lab.import();
+    let report = result
+        .outcome
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{}", result.log));
+    assert!(
+        report.summary.contains(&ids[2]) && report.summary.contains(&ids[3]),
+        "{}",
+        report.summary
+    );
+    assert_eq!(
+        t.count("import_files", "status = 'completed'"),
+        2,
+        "the schools that recovered completed:\n{}",
+        result.log
+    );
+    let errors: Vec<String> = {
+        let conn = t.conn();
+        let mut stmt = conn
+            .prepare("SELECT error_log FROM import_files WHERE status = 'failed' ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(errors.len(), 2);
+    assert!(
+        errors[0].contains("403") && errors[0].contains("not approved"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("500") && errors[1].contains("4 attempt"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        t.svc.student(held).unwrap().value("address.postcode"),
+        Some("ZZ9 9ZZ"),
+        "a failed school changes nothing"
+    );
+    assert_eq!(t.count("conflicts", "1"), 0);
+    assert_eq!(
+        t.count(
+            "unmatched",
+            &format!(
+                "school_id IN (SELECT id FROM schools WHERE wonde_id IN ('{}', '{}'))",
+                ids[2], ids[3]
+            )
+        ),
+        0
+    );
+    assert!(result.log.contains("retrying"), "{}", result.log);
+}
+
+#[test]
+fn the_token_stays_out_of_logs_payloads_and_audit_and_other_hosts_are_denied() {
+    let lab = lab(1, 3);
+    let t = &lab.t;
+    let result = lab.import();
+    result.outcome.as_ref().unwrap();
+    assert!(
+        lab.sandbox.requests().iter().all(|r| r.authorized),
+        "the host added the token"
+    );
+    let conn = t.conn();
+    let leaks: i64 = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM action_runs WHERE log LIKE '%' || ?1 || '%')
+                  + (SELECT COUNT(*) FROM audit WHERE detail LIKE '%' || ?1 || '%')
+                  + (SELECT COUNT(*) FROM system_defaults WHERE value LIKE '%' || ?1 || '%')",
+            [TOKEN],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leaks, 0);
+    let file: i64 = conn
+        .query_row("SELECT MAX(id) FROM import_files", [], |r| r.get(0))
+        .unwrap();
+    let payload = b2b_host::storage::files::payload(&conn, file)
+        .unwrap()
+        .unwrap();
+    assert!(!payload.is_empty());
+    assert!(!String::from_utf8_lossy(&payload).contains(TOKEN));
+
+    t.svc
+        .grant(
+            "wonde-import",
+            &[Capability::Http("127.0.0.1".into())],
+            true,
+        )
+        .unwrap();
+    let denied = lab.import();
+    let err = denied.outcome.unwrap_err();
+    assert!(err.contains("http:127.0.0.1"), "{err}");
+    assert!(denied.log.contains("DENIED"), "{}", denied.log);
+}
