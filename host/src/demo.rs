@@ -12,7 +12,6 @@
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::plugins::capability::Capability;
 use crate::service::{ActionResult, Service};
 use crate::storage::{files, schools, students};
 use crate::time::{self, days};
@@ -91,10 +90,10 @@ pub struct Seeded {
 pub fn seed(conn: &Connection, sandbox: &Sandbox, now: i64) -> Result<Seeded> {
     let mut seeded = Seeded::default();
     for (n, wonde_id) in sandbox.school_ids().iter().enumerate() {
-        let school = schools::upsert_from_source(
+        let school = schools::upsert(
             conn,
             &schools::NewSchool {
-                wonde_id: Some(wonde_id),
+                wonde_id,
                 name: wonde_id,
                 ..Default::default()
             },
@@ -236,13 +235,7 @@ pub fn run(path: &Path) -> Result<()> {
         sandbox.base_url()
     );
 
-    svc.set_default("wonde.base_url", &sandbox.base_url())?;
-    crate::secrets::Secrets::for_db(path).set("wonde", DEMO_TOKEN)?;
-    svc.grant(
-        crate::service::WONDE_IMPORT,
-        &[Capability::Http("127.0.0.1".into())],
-        false,
-    )?;
+    svc.point_wonde_at(&sandbox.base_url(), Some(DEMO_TOKEN))?;
     println!(
         "Wonde Import: fetches every approved school, matches, applies the rules, raises conflicts"
     );

@@ -9,37 +9,12 @@
 use crate::error::{Error, Result};
 use serde::Serialize;
 
-/// How values of an item compare (mirrors `item-kind` in the WIT package).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ItemKind {
-    /// A person's name: trimmed, case and repeated spaces ignored.
-    Name,
-    /// Free text: trimmed, repeated spaces ignored.
-    Text,
-    /// A code (UPN, gender, year group): trimmed, case ignored.
-    Code,
-    /// A UK postcode: spaces removed, upper-cased.
-    Postcode,
-    /// A calendar date, stored as `YYYY-MM-DD`.
-    Date,
-    /// A yes/no flag, stored as `true` or `false`.
-    Flag,
-}
+/// How values of an item compare: the comparison the host shares with the
+/// plugins (and the WIT `item-kind`).
+pub use b2b_normalise::ItemKind;
 
-impl ItemKind {
-    /// The same kind for the comparison the host shares with the plugins.
-    pub fn comparison(self) -> b2b_normalise::ItemKind {
-        use b2b_normalise::ItemKind as K;
-        match self {
-            ItemKind::Name => K::Name,
-            ItemKind::Text => K::Text,
-            ItemKind::Code => K::Code,
-            ItemKind::Postcode => K::Postcode,
-            ItemKind::Date => K::Date,
-            ItemKind::Flag => K::Flag,
-        }
-    }
+fn kind_name<S: serde::Serializer>(kind: &ItemKind, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{kind:?}").to_lowercase())
 }
 
 /// One data item of the held record.
@@ -54,6 +29,7 @@ pub struct Item {
     /// The label an LA screen shows.
     pub label: &'static str,
     /// How its values compare.
+    #[serde(serialize_with = "kind_name")]
     pub kind: ItemKind,
 }
 

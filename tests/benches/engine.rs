@@ -62,6 +62,7 @@ fn main() {
             started_at: 0,
             actor: Actor::system(),
             secrets: b2b_host::secrets::Secrets::for_db(t.svc.db().path()),
+            progress: None,
         };
         let out = engine.run(&plugin, req);
         out.outcome.unwrap();

@@ -3,7 +3,6 @@
 
 use b2b_host::demo::held_record;
 use b2b_host::plugins::capability::Capability;
-use b2b_host::secrets::Secrets;
 use b2b_host::service::ActionResult;
 use b2b_host::storage::{conflicts::Filter, rules::Rule, schools, students};
 use b2b_host::wonde_sandbox::{Config, Fault, FaultRule, Sandbox};
@@ -27,17 +26,7 @@ fn lab(schools: usize, students_per_school: usize) -> Lab {
     })
     .unwrap();
     t.svc
-        .set_default("wonde.base_url", &sandbox.base_url())
-        .unwrap();
-    Secrets::for_db(t.svc.db().path())
-        .set("wonde", TOKEN)
-        .unwrap();
-    t.svc
-        .grant(
-            "wonde-import",
-            &[Capability::Http("127.0.0.1".into())],
-            false,
-        )
+        .point_wonde_at(&sandbox.base_url(), Some(TOKEN))
         .unwrap();
     Lab { t, sandbox }
 }
@@ -227,11 +216,11 @@ fn processing_rules_apply_per_item_and_group_with_a_school_override() {
     let school_b = lab.sandbox.school_ids()[1].clone();
     // The LA sets a school's rules once it knows the school.
     let known = schools::NewSchool {
-        wonde_id: Some(&school_b),
+        wonde_id: &school_b,
         name: "B",
         ..Default::default()
     };
-    schools::insert(t.svc.conn(), &known).unwrap();
+    schools::upsert(t.svc.conn(), &known).unwrap();
     t.svc
         .set_rule(None, "address", Some(Rule::AlwaysImport))
         .unwrap();
@@ -402,4 +391,61 @@ fn the_token_stays_out_of_logs_payloads_and_audit_and_other_hosts_are_denied() {
     let err = denied.outcome.unwrap_err();
     assert!(err.contains("http:127.0.0.1"), "{err}");
     assert!(denied.log.contains("DENIED"), "{}", denied.log);
+}
+
+#[test]
+fn adding_or_matching_an_unmatched_student_links_it_for_the_next_import() {
+    let lab = lab(1, 3);
+    let t = &lab.t;
+    lab.import().outcome.unwrap();
+    let queued = t.svc.unmatched(None, 10).unwrap();
+    assert_eq!(queued.len(), 3);
+
+    let added = t.svc.add_unmatched(queued[0].id).unwrap();
+    let s = t.svc.student(added).unwrap();
+    assert_eq!(
+        s.value("basic.surname"),
+        queued[0].surname.as_deref(),
+        "added from the incoming record"
+    );
+    let held = lab.hold(0, 0, |_| {});
+    let other = queued.iter().find(|u| u.id != queued[0].id).unwrap();
+    t.svc.match_unmatched(other.id, held).unwrap();
+    let err = t.svc.add_unmatched(other.id).unwrap_err().to_string();
+    assert!(err.contains("already matched"), "{err}");
+
+    let report = lab.t.svc.import(&[], true).unwrap().outcome.unwrap();
+    assert!(report.summary.contains("2 matched"), "{}", report.summary);
+    assert_eq!(t.count("unmatched", "status = 'open'"), 1);
+}
+
+#[test]
+fn the_records_of_one_person_are_resolved_together() {
+    let lab = lab(2, 2);
+    let t = &lab.t;
+    lab.import().outcome.unwrap();
+    // The same pupil sent by two schools (dual registration): one GUID.
+    t.conn()
+        .execute("UPDATE unmatched SET upi = 'same-person' WHERE id IN (SELECT id FROM unmatched ORDER BY id LIMIT 2)", [])
+        .unwrap();
+    let first = t
+        .svc
+        .unmatched(None, 10)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.upi.as_deref() == Some("same-person"))
+        .unwrap();
+    let student = t.svc.add_unmatched(first.id).unwrap();
+    assert_eq!(
+        t.count(
+            "unmatched",
+            &format!("status = 'added' AND student_id = {student}")
+        ),
+        2
+    );
+    assert_eq!(
+        t.count("students", "1"),
+        1,
+        "one held record for the one person"
+    );
 }

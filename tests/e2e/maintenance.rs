@@ -8,12 +8,12 @@ use b2b_tests::TestDb;
 
 fn school(t: &TestDb, wonde_id: &str, urn: i64) -> i64 {
     let s = schools::NewSchool {
-        wonde_id: Some(wonde_id),
+        wonde_id,
         name: wonde_id,
         urn: Some(urn),
         ..Default::default()
     };
-    schools::insert(t.svc.conn(), &s).unwrap()
+    schools::upsert(t.svc.conn(), &s).unwrap().id
 }
 
 /// Raises a conflict on a new student, then sets the held value to

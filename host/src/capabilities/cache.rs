@@ -1,6 +1,6 @@
 //! `b2b:plugin/cache`: listing and deleting import cache entries.
 
-use super::{bounded, CallError, HostContext};
+use super::{bounded, page_size, CallError, HostContext};
 use crate::engine::bindings::b2b::plugin::cache::{Entry, Host};
 use crate::plugins::capability::Capability;
 use crate::storage::{cache, schools};
@@ -12,7 +12,7 @@ impl Host for HostContext {
         limit: u32,
         school: Option<String>,
     ) -> Result<Vec<Entry>, CallError> {
-        bounded("limit", limit as usize)?;
+        page_size(limit)?;
         let conn = self.require(Capability::CacheRead, "cache.list")?;
         let school_id = school
             .map(|s| schools::resolve(conn, &s))

@@ -1,6 +1,6 @@
 //! `b2b:plugin/conflicts`: open conflicts, and clearing them.
 
-use super::{bounded, CallError, HostContext};
+use super::{bounded, page_size, CallError, HostContext};
 use crate::engine::bindings::b2b::plugin::conflicts::{Conflict, Host, ItemKind};
 use crate::items::{self, ItemKind as Kind};
 use crate::plugins::capability::Capability;
@@ -8,7 +8,7 @@ use crate::storage::conflicts;
 
 impl Host for HostContext {
     fn list_open(&mut self, after: i64, limit: u32) -> Result<Vec<Conflict>, CallError> {
-        bounded("limit", limit as usize)?;
+        page_size(limit)?;
         let conn = self.require(Capability::ConflictsRead, "conflicts.list-open")?;
         let page = conflicts::open_page(conn, after, limit)?;
         page.into_iter()

@@ -1,13 +1,13 @@
 //! `b2b:plugin/files`: listing import files and deleting their payloads.
 
-use super::{bounded, CallError, HostContext};
+use super::{bounded, page_size, CallError, HostContext};
 use crate::engine::bindings::b2b::plugin::files::{FileInfo, FileStatus, Host};
 use crate::plugins::capability::Capability;
 use crate::storage::files::{self, Status};
 
 impl Host for HostContext {
     fn list(&mut self, after: i64, limit: u32) -> Result<Vec<FileInfo>, CallError> {
-        bounded("limit", limit as usize)?;
+        page_size(limit)?;
         let conn = self.require(Capability::FilesRead, "files.list")?;
         Ok(files::page(conn, after, limit)?
             .into_iter()

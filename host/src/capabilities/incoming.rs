@@ -27,10 +27,10 @@ impl Host for HostContext {
         let (conn, _) = self.importing("incoming.sync-schools")?;
         list.iter()
             .map(|s| {
-                let held = schools::upsert_from_source(
+                let held = schools::upsert(
                     conn,
                     &NewSchool {
-                        wonde_id: Some(&s.source_id),
+                        wonde_id: &s.source_id,
                         name: &s.name,
                         urn: s.urn,
                         la_code: s.la_code.as_deref(),

@@ -73,6 +73,11 @@ impl HostContext {
         }
     }
 
+    /// Reports each import file as it ends.
+    pub(crate) fn set_progress(&mut self, progress: Option<import::Progress>) {
+        self.import = import::Session::with_progress(progress);
+    }
+
     pub(crate) fn log(&self) -> &RunLog {
         &self.log
     }
@@ -117,14 +122,28 @@ impl HostContext {
     }
 }
 
-/// Checks a page size or a batch length against [`MAX_BATCH`].
+/// Checks a batch a plugin hands over against [`MAX_BATCH`].
 fn bounded(what: &str, n: usize) -> Result<(), CallError> {
-    if n == 0 && what == "limit" || n > MAX_BATCH {
-        return Err(CallError::Wit(types::Error::Invalid(format!(
-            "{what} must be from 1 to {MAX_BATCH}, got {n}; ask in pages"
-        ))));
+    if n > MAX_BATCH {
+        return Err(invalid(format!(
+            "{what} may hold at most {MAX_BATCH} entries, got {n}; send them in batches"
+        )));
     }
     Ok(())
+}
+
+/// Checks a page size a plugin asks for: 1 to [`MAX_BATCH`].
+fn page_size(limit: u32) -> Result<(), CallError> {
+    if limit == 0 || limit as usize > MAX_BATCH {
+        return Err(invalid(format!(
+            "limit must be from 1 to {MAX_BATCH}, got {limit}; ask in pages"
+        )));
+    }
+    Ok(())
+}
+
+fn invalid(message: String) -> CallError {
+    CallError::Wit(types::Error::Invalid(message))
 }
 
 /// The WIT error as a sentence, for run records.

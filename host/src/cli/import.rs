@@ -21,6 +21,12 @@ pub enum Import {
         #[arg(long)]
         full: bool,
     },
+    /// Point the import at a Wonde endpoint (the real API, a region's, or
+    /// `b2b wonde-sandbox`): sets wonde.base_url and grants wonde-import that host.
+    Connect {
+        /// e.g. https://api.wonde.com/v1.0/ or http://127.0.0.1:8650/v1.0/
+        url: String,
+    },
     /// Import files (virtual files).
     #[command(subcommand)]
     Files(ImportFiles),
@@ -121,7 +127,8 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
     let svc = ctx.service()?;
     match cmd {
         Import::Run { school, full } => {
-            let result = svc.import(school, *full)?;
+            let progress = (!ctx.json).then(progress_lines);
+            let result = svc.import_with_progress(school, *full, progress)?;
             single(ctx.json, &result, print_result);
             if let Err(e) = &result.outcome {
                 return Err(Error::ActionFailed(format!(
@@ -129,6 +136,10 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
                     result.run_id, result.run_id
                 )));
             }
+        }
+        Import::Connect { url } => {
+            svc.point_wonde_at(url, None)?;
+            println!("The import now reads {url}. Set its token with `b2b secrets set wonde` (or B2B_WONDE_TOKEN).");
         }
         Import::Files(ImportFiles::List { school, limit }) => {
             super::records::files(ctx, school.as_deref(), *limit)?
@@ -206,6 +217,27 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One line on stderr per school as it ends: how many are done, and the
+/// students per second so far.
+fn progress_lines() -> crate::import::Progress {
+    let started = std::time::Instant::now();
+    let done = std::sync::Mutex::new((0usize, 0usize));
+    std::sync::Arc::new(move |e: &crate::import::FileEvent| {
+        let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+        d.0 += 1;
+        d.1 += e.students;
+        let rate = d.1 as f64 / started.elapsed().as_secs_f64().max(0.001);
+        eprintln!(
+            "[{} schools done, {:.0} students/s] {}: {} ({} students)",
+            d.0,
+            rate,
+            e.school,
+            e.status.as_str(),
+            e.students
+        );
+    })
 }
 
 pub(super) fn rules(ctx: &Context, cmd: &Rules) -> Result<()> {

@@ -91,6 +91,8 @@ pub struct RunRequest {
     pub actor: Actor,
     /// Where credentials the plugin names come from.
     pub secrets: crate::secrets::Secrets,
+    /// Told about each import file as it ends.
+    pub progress: Option<crate::import::Progress>,
 }
 
 /// How a run ended: the report or why it failed, its log, and the
@@ -278,7 +280,7 @@ impl Engine {
     /// plugin: a trap, a limit or an error it returns becomes `outcome: Err`.
     pub fn run(&self, plugin: &Plugin, req: RunRequest) -> RunOutput {
         let log = RunLog::new(&req.plugin_id, req.limits.log_bytes);
-        let host = HostContext::new(
+        let mut host = HostContext::new(
             Some(req.conn),
             req.grant,
             log.clone(),
@@ -286,6 +288,7 @@ impl Engine {
             req.actor,
             Some(req.secrets),
         );
+        host.set_progress(req.progress);
         let mut store = self.store(host, &req.limits);
         let _ticking = self.ticker.ticking();
         let result = plugin

@@ -14,6 +14,7 @@ use b2b_normalise::same;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// What applying one file did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +50,9 @@ pub(super) struct Context<'a> {
     matching: Settings,
     max_age: i64,
     now: Timestamp,
+    /// The school's cached block hashes by (source id, group), read once per
+    /// file rather than once per student and group.
+    cached: HashMap<(String, String), String>,
 }
 
 impl<'a> Context<'a> {
@@ -67,6 +71,7 @@ impl<'a> Context<'a> {
             },
             max_age: defaults::get_int(conn, "import.max_age")?,
             now: time::now(),
+            cached: cache::hashes(conn, school.id)?,
         })
     }
 }
@@ -198,22 +203,28 @@ fn apply_matched(
     student: i64,
     out: &mut Outcome,
 ) -> Result<()> {
+    let mut held: Option<students::Student> = None;
     let mut changed_any = false;
     for group in groups() {
         let Some(hash) = block_hash(s, group) else {
             continue;
         };
-        if cached_hash(conn, ctx.school.id, &s.source_id, group)?.as_deref() == Some(hash.as_str())
-        {
+        if ctx.cached.get(&(s.source_id.clone(), group.to_string())) == Some(&hash) {
             continue;
         }
         changed_any = true;
         if group == CONTACTS {
             apply_contacts(conn, ctx, s, student)?;
         } else {
+            // Read the held record once, and only when some block changed.
+            let held = match &mut held {
+                Some(h) => h,
+                None => held.insert(students::get(conn, student)?),
+            };
             for item in items::ITEMS.iter().filter(|i| i.group == group) {
                 if let Some((_, value)) = s.items.iter().find(|(k, _)| k == item.key) {
-                    apply_item(conn, ctx, student, item, value.as_deref(), out)?;
+                    let current = held.value(item.key);
+                    apply_item(conn, ctx, student, item, current, value.as_deref(), out)?;
                 }
             }
         }
@@ -225,31 +236,19 @@ fn apply_matched(
     Ok(())
 }
 
-fn cached_hash(
-    conn: &Connection,
-    school: i64,
-    source_id: &str,
-    group: &str,
-) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT hash FROM import_cache WHERE school_id = ? AND external_id = ? AND data_group = ?")?
-        .query_row(params![school, source_id, group], |r| r.get(0))
-        .optional()?)
-}
-
 fn apply_item(
     conn: &Connection,
     ctx: &Context,
     student: i64,
     item: &Item,
+    held: Option<&str>,
     incoming: Option<&str>,
     out: &mut Outcome,
 ) -> Result<()> {
-    let held = students::held_value(conn, student, item)?;
-    if same(item.kind.comparison(), held.as_deref(), incoming) {
+    if same(item.kind, held, incoming) {
         return Ok(());
     }
-    let held_empty = held.as_deref().is_none_or(|h| h.trim().is_empty());
+    let held_empty = held.is_none_or(|h| h.trim().is_empty());
     match ctx.rules.rule(item.group, item.key) {
         Rule::DontImport => {}
         Rule::AlwaysImport => write(conn, ctx, student, item, incoming, out)?,
@@ -260,7 +259,7 @@ fn apply_item(
                 .query_row(params![student, item.key], |r| r.get(0))
                 .optional()?;
             if open.as_ref().map(Option::as_deref) != Some(incoming) {
-                conflicts::raise(conn, student, item.key, held.as_deref(), incoming, None)?;
+                conflicts::raise(conn, student, item.key, held, incoming, None)?;
                 out.conflicts += 1;
             }
         }

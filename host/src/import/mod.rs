@@ -76,13 +76,51 @@ struct PendingFile {
     payload: GzEncoder<Vec<u8>>,
 }
 
+/// A school's transfer as it ends, for a progress display.
+#[derive(Debug, Clone)]
+pub struct FileEvent {
+    /// The school's name.
+    pub school: String,
+    /// Completed or failed.
+    pub status: Status,
+    /// Students it carried.
+    pub students: usize,
+}
+
+/// Told about each file as it ends (the CLI's progress lines).
+pub type Progress = std::sync::Arc<dyn Fn(&FileEvent) + Send + Sync>;
+
 /// The files an import run has open.
 #[derive(Default)]
 pub struct Session {
     files: HashMap<i64, PendingFile>,
+    progress: Option<Progress>,
 }
 
 impl Session {
+    /// A session that reports each file as it ends.
+    pub fn with_progress(progress: Option<Progress>) -> Session {
+        Session {
+            files: HashMap::new(),
+            progress,
+        }
+    }
+
+    fn report(&self, school: &schools::School, completed: bool, students: usize) {
+        if let Some(progress) = &self.progress {
+            let status = if completed {
+                Status::Completed
+            } else {
+                Status::Failed
+            };
+            progress(&FileEvent {
+                school: school.name.clone(),
+                status,
+                students,
+            });
+        }
+    }
+
     /// Starts a file for a school named by its source id.
     pub fn begin(&mut self, conn: &Connection, source_id: &str, full: bool) -> Result<i64> {
         let school = schools::by_source_id(conn, source_id)?;
@@ -165,16 +203,9 @@ impl Session {
         if let Err(e) = &applied {
             let reason =
                 format!("applying the transfer failed, so nothing from it was applied: {e}");
-            files::end(
-                conn,
-                file,
-                Status::Failed,
-                &payload,
-                pending.students.len() as i64,
-                None,
-                Some(&reason),
-            )?;
+            failed(conn, file, &payload, pending.students.len(), &reason)?;
         }
+        self.report(&pending.school, applied.is_ok(), pending.students.len());
         applied
     }
 
@@ -182,16 +213,9 @@ impl Session {
     pub fn fail(&mut self, conn: &Connection, file: i64, reason: &str) -> Result<()> {
         self.pending(file)?;
         let pending = self.files.remove(&file).expect("checked above");
+        self.report(&pending.school, false, pending.students.len());
         let payload = pending.payload.finish()?;
-        files::end(
-            conn,
-            file,
-            Status::Failed,
-            &payload,
-            pending.students.len() as i64,
-            None,
-            Some(reason),
-        )
+        failed(conn, file, &payload, pending.students.len(), reason)
     }
 
     /// Fails every file still open when a run ends (the plugin stopped, or
@@ -205,6 +229,25 @@ impl Session {
             let _ = self.fail(conn, file, &reason);
         }
     }
+}
+
+/// Ends a file as failed: what was transferred is kept, nothing is applied.
+fn failed(
+    conn: &Connection,
+    file: i64,
+    payload: &[u8],
+    students: usize,
+    reason: &str,
+) -> Result<()> {
+    files::end(
+        conn,
+        file,
+        Status::Failed,
+        payload,
+        students as i64,
+        None,
+        Some(reason),
+    )
 }
 
 /// The data groups the import hashes and caches, in a fixed order.

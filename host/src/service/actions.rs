@@ -30,6 +30,16 @@ impl Service {
     /// an `Err` here: it is recorded and returned in `outcome`; `Err` means
     /// the run could not start (unknown plugin, bad parameter, changed wasm).
     pub fn run_action(&self, plugin_id: &str, params: &[(String, String)]) -> Result<ActionResult> {
+        self.run_action_with_progress(plugin_id, params, None)
+    }
+
+    /// [`Service::run_action`], telling `progress` about each import file as it ends.
+    pub fn run_action_with_progress(
+        &self,
+        plugin_id: &str,
+        params: &[(String, String)],
+        progress: Option<crate::import::Progress>,
+    ) -> Result<ActionResult> {
         let (record, plugin) = self.load_granted(plugin_id)?;
         let engine = self.engine()?;
         let descriptor = engine.describe(&plugin)?;
@@ -63,6 +73,7 @@ impl Service {
                 started_at: time::now(),
                 actor: Actor::plugin_run(&record.id, run_id),
                 secrets: Secrets::for_db(self.db.path()),
+                progress,
             },
         );
         let outcome = match output.outcome {

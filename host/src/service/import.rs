@@ -3,7 +3,9 @@
 
 use super::{ActionResult, Service};
 use crate::error::{Error, Result};
-use crate::import::IncomingStudent;
+use crate::import::{IncomingStudent, Progress};
+use crate::plugins::capability::Capability;
+use crate::secrets::Secrets;
 use crate::storage::files::{self, FileInfo};
 use crate::storage::rules::{self, Rule, StoredRule};
 use crate::storage::unmatched::{self, Unmatched};
@@ -26,26 +28,48 @@ impl Service {
     /// Imports from Wonde: every approved school, or those named; `full`
     /// ignores the last successful import and fetches everything.
     pub fn import(&self, schools: &[String], full: bool) -> Result<ActionResult> {
+        self.import_with_progress(schools, full, None)
+    }
+
+    /// [`Service::import`], telling `progress` about each school as it ends.
+    pub fn import_with_progress(
+        &self,
+        schools: &[String],
+        full: bool,
+        progress: Option<Progress>,
+    ) -> Result<ActionResult> {
         let mut params = vec![("full".to_string(), full.to_string())];
         if !schools.is_empty() {
             params.push(("school".to_string(), schools.join(",")));
         }
-        self.run_action(WONDE_IMPORT, &params)
+        self.run_action_with_progress(WONDE_IMPORT, &params, progress)
+    }
+
+    /// Points the import at a Wonde endpoint (the real API, a region's, or
+    /// the sandbox): sets `wonde.base_url`, grants `wonde-import` that host,
+    /// and stores the token when one is given.
+    pub fn point_wonde_at(&self, base_url: &str, token: Option<&str>) -> Result<()> {
+        let uri: ureq::http::Uri = base_url
+            .parse()
+            .map_err(|e| Error::invalid(format!("`{base_url}` is not a URL: {e}")))?;
+        let host = uri
+            .host()
+            .ok_or_else(|| Error::invalid(format!("`{base_url}` names no host")))?;
+        self.set_default("wonde.base_url", base_url)?;
+        self.grant(
+            WONDE_IMPORT,
+            &[Capability::Http(host.to_ascii_lowercase())],
+            false,
+        )?;
+        if let Some(token) = token {
+            Secrets::for_db(self.db.path()).set("wonde", token)?;
+        }
+        Ok(())
     }
 
     /// One import file with what applying it did.
     pub fn file(&self, id: i64) -> Result<FileDetail> {
-        let file = files::recent(&self.conn, None, u32::MAX)?
-            .into_iter()
-            .find(|f| f.id == id)
-            .ok_or_else(|| {
-                Error::not_found(format!("no import file {id}; see `b2b import files list`"))
-            })?;
-        let outcome: Option<String> =
-            self.conn
-                .query_row("SELECT outcome FROM import_files WHERE id = ?", [id], |r| {
-                    r.get(0)
-                })?;
+        let (file, outcome) = files::get(&self.conn, id)?;
         Ok(FileDetail {
             file,
             outcome: outcome.and_then(|o| serde_json::from_str(&o).ok()),

@@ -43,6 +43,19 @@ pub fn put(
     Ok(())
 }
 
+/// Every hash of one school by (external id, data group), for an import
+/// to compare a whole file against.
+pub fn hashes(
+    conn: &Connection,
+    school_id: i64,
+) -> Result<std::collections::HashMap<(String, String), String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT external_id, data_group, hash FROM import_cache WHERE school_id = ?",
+    )?;
+    let rows = stmt.query_map([school_id], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Entries after `after` in id order, optionally one school's, at most `limit`.
 pub fn page(
     conn: &Connection,

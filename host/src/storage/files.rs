@@ -169,6 +169,20 @@ pub fn page(conn: &Connection, after: i64, limit: u32) -> Result<Vec<FileInfo>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// One file, with what applying it did (JSON counts) once completed.
+pub fn get(conn: &Connection, id: i64) -> Result<(FileInfo, Option<String>)> {
+    let file = conn
+        .query_row(&format!("{SELECT} WHERE f.id = ?"), [id], from_row)
+        .optional()?
+        .ok_or_else(|| {
+            Error::not_found(format!("no import file {id}; see `b2b import files list`"))
+        })?;
+    let outcome = conn.query_row("SELECT outcome FROM import_files WHERE id = ?", [id], |r| {
+        r.get(0)
+    })?;
+    Ok((file, outcome))
+}
+
 /// The newest files first, optionally one school's, at most `limit`.
 pub fn recent(conn: &Connection, school_id: Option<i64>, limit: u32) -> Result<Vec<FileInfo>> {
     let mut stmt = conn.prepare(&format!(

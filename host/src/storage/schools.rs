@@ -29,11 +29,11 @@ pub struct School {
     pub last_success_at: Option<crate::time::Timestamp>,
 }
 
-/// A school to add.
+/// A school as its source describes it.
 #[derive(Debug, Clone, Default)]
 pub struct NewSchool<'a> {
-    /// Wonde's id.
-    pub wonde_id: Option<&'a str>,
+    /// Wonde's id: what the school is known by.
+    pub wonde_id: &'a str,
     /// Name.
     pub name: &'a str,
     /// URN.
@@ -44,23 +44,6 @@ pub struct NewSchool<'a> {
     pub establishment_number: Option<&'a str>,
     /// The API domain that serves it.
     pub region_domain: Option<&'a str>,
-}
-
-/// Adds a school; returns its id.
-pub fn insert(conn: &Connection, s: &NewSchool) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO schools (wonde_id, name, urn, la_code, establishment_number, region_domain)
-         VALUES (?, ?, ?, ?, ?, ?)",
-        params![
-            s.wonde_id,
-            s.name,
-            s.urn,
-            s.la_code,
-            s.establishment_number,
-            s.region_domain
-        ],
-    )?;
-    Ok(conn.last_insert_rowid())
 }
 
 const COLUMNS: &str =
@@ -113,7 +96,7 @@ pub fn resolve(conn: &Connection, reference: &str) -> Result<School> {
 
 /// Adds a school the source lists, or refreshes the one with its source id;
 /// returns it as held.
-pub fn upsert_from_source(conn: &Connection, s: &NewSchool) -> Result<School> {
+pub fn upsert(conn: &Connection, s: &NewSchool) -> Result<School> {
     conn.prepare_cached(
         "INSERT INTO schools (wonde_id, name, urn, la_code, establishment_number, region_domain)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -128,7 +111,7 @@ pub fn upsert_from_source(conn: &Connection, s: &NewSchool) -> Result<School> {
         s.establishment_number,
         s.region_domain
     ])?;
-    by_source_id(conn, s.wonde_id.unwrap_or_default())
+    by_source_id(conn, s.wonde_id)
 }
 
 /// The school with a source (Wonde) id.

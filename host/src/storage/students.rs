@@ -68,18 +68,32 @@ pub fn insert(
     school_id: Option<i64>,
     values: &[(&str, Option<&str>)],
 ) -> Result<i64> {
+    // One statement whatever the items, so an import adding thousands of
+    // students stays one row write each. Column names come from the catalogue.
+    let mut columns = vec!["school_id", "created_at", "updated_at"];
     let now = time::now();
-    conn.execute(
-        "INSERT INTO students (school_id, created_at, updated_at) VALUES (?, ?, ?)",
-        params![school_id, now, now],
-    )?;
-    let id = conn.last_insert_rowid();
+    let mut params: Vec<rusqlite::types::Value> = vec![school_id.into(), now.into(), now.into()];
     for (key, value) in values {
         let item = items::lookup(key)?;
-        let value = value.map(|v| normalise_for_storage(item, v)).transpose()?;
-        write_item(conn, id, item, value.as_deref())?;
+        if columns.contains(&item.column) {
+            return Err(Error::invalid(format!("{key} is given twice")));
+        }
+        columns.push(item.column);
+        params.push(
+            value
+                .map(|v| normalise_for_storage(item, v))
+                .transpose()?
+                .into(),
+        );
     }
-    Ok(id)
+    let sql = format!(
+        "INSERT INTO students ({}) VALUES ({})",
+        columns.join(", "),
+        vec!["?"; columns.len()].join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(params))?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// One student, or a message saying it does not exist.
@@ -160,7 +174,10 @@ pub fn normalise_for_storage(item: &Item, raw: &str) -> Result<String> {
                 item.key
             ))),
         },
+        // Postcodes and pupil numbers are stored upper-case, so that
+        // matching can look them up by index rather than scan.
         ItemKind::Postcode => Ok(v.to_ascii_uppercase()),
+        ItemKind::Code if item.group == "identifiers" => Ok(v.to_ascii_uppercase()),
         _ => Ok(v.to_string()),
     }
 }
@@ -273,8 +290,8 @@ pub fn with_upn(conn: &Connection, upn: &str, active_only: bool) -> Result<Vec<I
     identities(
         conn,
         "SELECT id, date_of_birth, surname, forename, gender FROM students
-         WHERE upn = ?1 COLLATE NOCASE AND (?2 = 0 OR active = 1)",
-        params![upn.trim(), active_only],
+         WHERE upn = ?1 AND (?2 = 0 OR active = 1)",
+        params![upn.trim().to_ascii_uppercase(), active_only],
     )
 }
 

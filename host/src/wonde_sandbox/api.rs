@@ -22,14 +22,14 @@ type Answer = Result<Response, Response>;
 pub(super) fn handle(state: &State, request: &Request) -> Reply {
     let authorized = state.authorized(request.header("authorization"));
     let fault = state.faults().take(request.path());
-    let answer = || answer(state, request, authorized);
+    let normal = || answer(state, request, authorized);
     let reply = match &fault {
-        None => Reply::Send(answer()),
+        None => Reply::Send(normal()),
         Some(Fault::Slow(delay)) => {
             thread::sleep(*delay);
-            Reply::Send(answer())
+            Reply::Send(normal())
         }
-        Some(Fault::TruncatedBody) => Reply::Truncate(answer()),
+        Some(Fault::TruncatedBody) => Reply::Truncate(normal()),
         Some(Fault::ConnectionReset) => Reply::Reset,
         Some(Fault::Status(status)) => Reply::Send(Response::error(
             *status,

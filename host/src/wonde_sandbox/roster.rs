@@ -86,8 +86,8 @@ impl Roster {
         take: usize,
     ) -> Vec<(String, DateTime<Utc>)> {
         let changes = self.read();
-        changes[school]
-            .gone
+        let c = &changes[school];
+        c.gone
             .iter()
             .filter_map(|(&i, gone)| match gone {
                 Gone::Deleted(at) if after.is_none_or(|t| *at > t) => Some((i, *at)),
@@ -95,7 +95,7 @@ impl Roster {
             })
             .skip(skip)
             .take(take)
-            .map(|(i, at)| (data::wonde_id(1, school * SCHOOL_CAPACITY + i), at))
+            .map(|(i, at)| (self.current(c, school, i).id, at))
             .collect()
     }
 

@@ -1,7 +1,7 @@
 //! Clear Cache: forgets the hash of old incoming blocks, so that the next
 //! import of that data is processed in full rather than skipped as unchanged.
 
-use b2b_plugin_sdk::{apply_batch, cache, descriptor, log, pages, params};
+use b2b_plugin_sdk::{cache, descriptor, params, sweep};
 use b2b_plugin_sdk::{Cutoff, Descriptor, Error, Guest, Report};
 
 /// The System Default that gives the retention period.
@@ -41,29 +41,14 @@ impl Guest for ClearCache {
         // Resolved even with `all`, so that a bad `older_than_days` is still
         // reported rather than silently ignored.
         let cutoff = Cutoff::resolve(&params, RETENTION_DAYS)?;
-        let (mut examined, mut deleted) = (0, 0);
-        // Deleting a page's entries before fetching the next is safe: pages
-        // follow the last id seen, not an offset.
-        for page in pages(|after, limit| cache::list(after, limit, school)) {
-            let page = page?;
-            let ids: Vec<i64> = page
-                .iter()
-                .filter(|entry| all || entry.imported_at < cutoff.before)
-                .map(|entry| entry.id)
-                .collect();
-            let page_deleted = apply_batch(&ids, dry_run, cache::delete)?;
-            if page_deleted > 0 {
-                log::info(&format!(
-                    "Cache entries {} to {}: {} {page_deleted} of {}.",
-                    page[0].id,
-                    page[page.len() - 1].id,
-                    if dry_run { "would delete" } else { "deleted" },
-                    page.len(),
-                ));
-            }
-            examined += page.len() as u64;
-            deleted += page_deleted;
-        }
+        let swept = sweep(
+            |after, limit| cache::list(after, limit, school),
+            |entry| all || entry.imported_at < cutoff.before,
+            dry_run,
+            cache::delete,
+            "Cache entries",
+        )?;
+        let (examined, deleted) = (swept.examined, swept.changed);
         let which = match school {
             Some(school) => format!("cache entries of school {school}"),
             None => "cache entries".into(),

@@ -2,7 +2,7 @@
 //! stays as a tombstone, so the transfer history is kept.
 
 use b2b_plugin_sdk::files::{self, FileInfo, FileStatus};
-use b2b_plugin_sdk::{apply_batch, descriptor, log, pages, params};
+use b2b_plugin_sdk::{descriptor, params, sweep};
 use b2b_plugin_sdk::{Cutoff, Descriptor, Error, Guest, Report, Timestamp};
 
 /// The System Default that gives the retention period.
@@ -21,27 +21,14 @@ impl Guest for DeleteFiles {
     fn run(params: Vec<(String, String)>) -> Result<Report, Error> {
         let dry_run = params::dry_run(&params)?;
         let cutoff = Cutoff::resolve(&params, RETENTION_DAYS)?;
-        let (mut examined, mut deleted) = (0, 0);
-        for page in pages(files::list) {
-            let page = page?;
-            let ids: Vec<i64> = page
-                .iter()
-                .filter(|file| due(file, cutoff.before))
-                .map(|file| file.id)
-                .collect();
-            let page_deleted = apply_batch(&ids, dry_run, files::delete_payloads)?;
-            if page_deleted > 0 {
-                log::info(&format!(
-                    "Files {} to {}: {} {page_deleted} of {} payloads.",
-                    page[0].id,
-                    page[page.len() - 1].id,
-                    if dry_run { "would delete" } else { "deleted" },
-                    page.len(),
-                ));
-            }
-            examined += page.len() as u64;
-            deleted += page_deleted;
-        }
+        let swept = sweep(
+            files::list,
+            |file| due(file, cutoff.before),
+            dry_run,
+            files::delete_payloads,
+            "Files",
+        )?;
+        let (examined, deleted) = (swept.examined, swept.changed);
         let summary = format!(
             "{} the payloads of {deleted} completed or failed files received more than {} days before this run; kept {} of {examined} files.",
             if dry_run { "Dry run: would delete" } else { "Deleted" },

@@ -49,7 +49,7 @@ mod retention;
 pub mod log;
 pub mod params;
 
-pub use batch::apply_batch;
+pub use batch::{apply_batch, sweep, Swept};
 pub use bindings::b2b::plugin::types::{Error, Timestamp, Value};
 pub use bindings::b2b::plugin::{cache, conflicts, files, http, incoming, settings, students};
 pub use bindings::{export, Descriptor, Guest, ParamSpec, Report};
