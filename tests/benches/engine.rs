@@ -63,6 +63,7 @@ fn main() {
             actor: Actor::system(),
             secrets: b2b_host::secrets::Secrets::for_db(t.svc.db().path()),
             progress: None,
+            stop: None,
         };
         let out = engine.run(&plugin, req);
         out.outcome.unwrap();

@@ -33,6 +33,13 @@ impl Host for HostContext {
         let conn = self.require(Capability::ConflictsWrite, "conflicts.clear")?;
         Ok(conflicts::clear(conn, &ids, &self.actor)? as u32)
     }
+
+    fn accept(&mut self, ids: Vec<i64>) -> Result<u32, CallError> {
+        bounded("ids", ids.len())?;
+        self.check_grant(Capability::StudentsWrite, "conflicts.accept")?;
+        let conn = self.require(Capability::ConflictsWrite, "conflicts.accept")?;
+        Ok(conflicts::accept_open(conn, &ids, &self.actor)? as u32)
+    }
 }
 
 fn item_kind(kind: Kind) -> ItemKind {

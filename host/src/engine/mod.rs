@@ -24,6 +24,7 @@ use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -93,6 +94,9 @@ pub struct RunRequest {
     pub secrets: crate::secrets::Secrets,
     /// Told about each import file as it ends.
     pub progress: Option<crate::import::Progress>,
+    /// Set to stop the run early (a task's "stop existing" overlap policy,
+    /// a daemon shutting down).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// How a run ended: the report or why it failed, its log, and the
@@ -130,6 +134,7 @@ pub(crate) struct RunState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     timed_out: bool,
+    stopped: bool,
     pub(crate) host: HostContext,
 }
 
@@ -260,7 +265,7 @@ impl Engine {
             Actor::system(),
             None,
         );
-        let mut store = self.store(host, &limits);
+        let mut store = self.store(host, &limits, None);
         let descriptor = plugin
             .0
             .pre
@@ -289,7 +294,7 @@ impl Engine {
             Some(req.secrets),
         );
         host.set_progress(req.progress);
-        let mut store = self.store(host, &req.limits);
+        let mut store = self.store(host, &req.limits, req.stop.clone());
         let _ticking = self.ticker.ticking();
         let result = plugin
             .0
@@ -320,7 +325,12 @@ impl Engine {
         }
     }
 
-    fn store(&self, host: HostContext, limits: &Limits) -> Store<RunState> {
+    fn store(
+        &self,
+        host: HostContext,
+        limits: &Limits,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> Store<RunState> {
         let mut wasi = WasiCtx::builder();
         wasi.stdout(Capture::new(host.log(), Stream::Stdout))
             .stderr(Capture::new(host.log(), Stream::Stderr));
@@ -329,6 +339,7 @@ impl Engine {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(limits.memory_bytes),
             timed_out: false,
+            stopped: false,
             host,
         };
         let mut store = Store::new(&self.engine, state);
@@ -336,7 +347,10 @@ impl Engine {
         let deadline = Instant::now() + limits.time;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |mut ctx| {
-            if Instant::now() >= deadline {
+            if stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                ctx.data_mut().stopped = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else if Instant::now() >= deadline {
                 ctx.data_mut().timed_out = true;
                 Ok(UpdateDeadline::Interrupt)
             } else {
@@ -351,8 +365,11 @@ impl Engine {
 /// the plugin's last words from stderr.
 fn failure_message(store: &Store<RunState>, e: &wasmtime::Error) -> String {
     let state = store.data();
+    if state.stopped {
+        return "stopped on request before it finished".to_string();
+    }
     if state.timed_out {
-        return "stopped: it ran past its time limit (plugins.time_limit_secs)".to_string();
+        return "stopped: it ran past its time limit".to_string();
     }
     if state.limiter.hit {
         return format!(

@@ -17,6 +17,8 @@ pub enum Capability {
     ConflictsWrite,
     /// Read held student records.
     StudentsRead,
+    /// Write held student records (accepting a conflict writes its value).
+    StudentsWrite,
     /// List import files.
     FilesRead,
     /// Delete import file payloads.
@@ -39,6 +41,7 @@ const FIXED: &[(Capability, &str, &str)] = &[
     (Capability::ConflictsRead, "conflicts:read", "read open data conflicts"),
     (Capability::ConflictsWrite, "conflicts:write", "change the status of data conflicts"),
     (Capability::StudentsRead, "students:read", "read held student records"),
+    (Capability::StudentsWrite, "students:write", "change held student records"),
     (Capability::FilesRead, "files:read", "list import files"),
     (Capability::FilesDelete, "files:delete", "delete the payloads of import files"),
     (Capability::CacheRead, "cache:read", "list import cache entries"),

@@ -10,6 +10,17 @@ use crate::storage::{defaults, runs};
 use crate::time;
 use std::time::Duration;
 
+/// How to run an action, beyond its parameters.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Told about each import file as it ends.
+    pub progress: Option<crate::import::Progress>,
+    /// Set to stop the run early.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// A shorter time limit than `plugins.time_limit_secs` (a task's).
+    pub time_limit: Option<Duration>,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ActionResult {
@@ -30,21 +41,25 @@ impl Service {
     /// an `Err` here: it is recorded and returned in `outcome`; `Err` means
     /// the run could not start (unknown plugin, bad parameter, changed wasm).
     pub fn run_action(&self, plugin_id: &str, params: &[(String, String)]) -> Result<ActionResult> {
-        self.run_action_with_progress(plugin_id, params, None)
+        self.run_action_with(plugin_id, params, RunOptions::default())
     }
 
-    /// [`Service::run_action`], telling `progress` about each import file as it ends.
-    pub fn run_action_with_progress(
+    /// [`Service::run_action`] with the options a caller such as the
+    /// scheduler or the CLI's progress display needs.
+    pub fn run_action_with(
         &self,
         plugin_id: &str,
         params: &[(String, String)],
-        progress: Option<crate::import::Progress>,
+        options: RunOptions,
     ) -> Result<ActionResult> {
         let (record, plugin) = self.load_granted(plugin_id)?;
         let engine = self.engine()?;
         let descriptor = engine.describe(&plugin)?;
         let params = check_params(&descriptor, params)?;
-        let limits = self.limits()?;
+        let mut limits = self.limits()?;
+        if let Some(time) = options.time_limit {
+            limits.time = limits.time.min(time);
+        }
         let params_json = serde_json::to_string(&params).expect("pairs of strings serialise");
         let run_id = runs::start(
             &self.conn,
@@ -73,7 +88,8 @@ impl Service {
                 started_at: time::now(),
                 actor: Actor::plugin_run(&record.id, run_id),
                 secrets: Secrets::for_db(self.db.path()),
-                progress,
+                progress: options.progress,
+                stop: options.stop,
             },
         );
         let outcome = match output.outcome {

@@ -1,7 +1,7 @@
 //! The Wonde import as a person drives it: run it, read its files, place
 //! the unmatched, set processing rules, keep the token.
 
-use super::{ActionResult, Service};
+use super::{ActionResult, RunOptions, Service};
 use crate::error::{Error, Result};
 use crate::import::{IncomingStudent, Progress};
 use crate::plugins::capability::Capability;
@@ -42,7 +42,14 @@ impl Service {
         if !schools.is_empty() {
             params.push(("school".to_string(), schools.join(",")));
         }
-        self.run_action_with_progress(WONDE_IMPORT, &params, progress)
+        self.run_action_with(
+            WONDE_IMPORT,
+            &params,
+            RunOptions {
+                progress,
+                ..RunOptions::default()
+            },
+        )
     }
 
     /// Points the import at a Wonde endpoint (the real API, a region's, or

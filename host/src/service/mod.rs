@@ -9,7 +9,7 @@ mod import;
 mod plugins;
 mod records;
 
-pub use actions::{parse_param, ActionResult};
+pub use actions::{parse_param, ActionResult, RunOptions};
 pub use conflicts::{ConflictDetail, Selection};
 pub use import::{FileDetail, WONDE_IMPORT};
 pub use plugins::{GrantChoice, Inspection};

@@ -250,6 +250,27 @@ pub fn accept(conn: &Connection, id: i64, actor: &Actor) -> Result<()> {
     close(conn, &[id], Status::Accepted, actor).map(drop)
 }
 
+/// Accepts those of `ids` that are open, skipping the rest (a plugin's
+/// batch). Returns how many were accepted. Call inside a transaction.
+pub fn accept_open(conn: &Connection, ids: &[i64], actor: &Actor) -> Result<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let open = list(
+        conn,
+        &Filter {
+            status: Some(Status::Open),
+            ids: ids.to_vec(),
+            ..Filter::default()
+        },
+        ids.len() as u32,
+    )?;
+    for c in &open {
+        accept(conn, c.id, actor)?;
+    }
+    Ok(open.len())
+}
+
 fn require_open(conn: &Connection, id: i64) -> Result<Conflict> {
     let c = get(conn, id)?;
     if c.status != Status::Open {
