@@ -31,6 +31,10 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{0}")]
     Io(String),
+    /// A plugin's fixture tests did not all pass (`b2b plugin test`), or the
+    /// plugin did not build for them.
+    #[error("{0}")]
+    TestsFailed(String),
 }
 
 /// Shorthand for results of host services.
@@ -47,10 +51,12 @@ impl Error {
         Error::NotFound(msg.to_string())
     }
 
-    /// The process exit code for this error, stable for scripts:
-    /// 2 bad input, 3 not found, 4 refused, 5 action failed, 6 database, 7 I/O.
+    /// The process exit code for this error, stable for scripts: 1 plugin
+    /// tests failed, 2 bad input, 3 not found, 4 refused, 5 action failed,
+    /// 6 database, 7 I/O.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::TestsFailed(_) => 1,
             Error::Invalid(_) => 2,
             Error::NotFound(_) => 3,
             Error::Refused(_) => 4,

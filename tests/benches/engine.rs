@@ -64,6 +64,7 @@ fn main() {
             secrets: b2b_host::secrets::Secrets::for_db(t.svc.db().path()),
             progress: None,
             stop: None,
+            http_script: None,
         };
         let out = engine.run(&plugin, req);
         out.outcome.unwrap();

@@ -5,6 +5,11 @@
 //! request has left the sandbox, so it never enters the plugin's memory, its
 //! log or a stored payload. Failures are logged by URL and status, never
 //! with headers.
+//!
+//! Requests go over the network, or, when a run carries an [`HttpScript`]
+//! (the plugin test harness), to scripted answers: everything before and
+//! after the send itself (grant, credential, size cap, retries) is the same
+//! code either way, so a scripted test exercises the real host logic.
 
 use super::{CallError, HostContext};
 use crate::engine::bindings::b2b::plugin::http::{Host, Request, Response};
@@ -12,8 +17,9 @@ use crate::engine::bindings::b2b::plugin::types::Error as WitError;
 use crate::engine::output::RunLog;
 use crate::plugins::capability::Capability;
 use crate::secrets::Secret;
+use std::collections::HashMap;
 use std::io::Read;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Requests sent at once from one `send` call.
@@ -38,6 +44,131 @@ fn agent() -> &'static ureq::Agent {
     })
 }
 
+/// Scripted answers to a run's HTTP requests, in place of the network.
+///
+/// Several answers for the same host and path are given in turn, the last
+/// one repeating, so a test can script "503, then 200" to exercise retries.
+/// Clones share which answers have been given.
+#[derive(Debug, Clone, Default)]
+pub struct HttpScript {
+    answers: Arc<Vec<ScriptedAnswer>>,
+    /// How many requests each host and scripted path has answered.
+    given: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptedAnswer {
+    /// The host it answers, e.g. `api.wonde.com`.
+    pub host: String,
+    /// The path it answers, e.g. `/v1.0/schools`. With a `?query` it answers
+    /// only that query and is preferred; without one it answers any query.
+    pub path: String,
+    /// The status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// How long to wait before answering.
+    pub delay: Duration,
+    /// A failure to give instead of the response.
+    pub fault: Option<Fault>,
+}
+
+/// A transport failure a script can give instead of a response; the host
+/// retries it as it would the real one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The connection was refused or dropped.
+    Connection,
+    /// The server did not answer in time.
+    Timeout,
+}
+
+impl HttpScript {
+    /// A script of these answers (host and header names are matched in any case).
+    pub fn new(answers: Vec<ScriptedAnswer>) -> HttpScript {
+        let answers = answers
+            .into_iter()
+            .map(|mut a| {
+                a.host.make_ascii_lowercase();
+                a.headers
+                    .iter_mut()
+                    .for_each(|(k, _)| k.make_ascii_lowercase());
+                a
+            })
+            .collect();
+        HttpScript {
+            answers: Arc::new(answers),
+            given: Arc::default(),
+        }
+    }
+
+    /// The next answer for `url`: exact `path?query` answers first, else
+    /// those for its path. `None` when nothing is scripted for it.
+    fn next_for(&self, url: &ureq::http::Uri) -> Option<&ScriptedAnswer> {
+        let host = url.host().unwrap_or_default().to_ascii_lowercase();
+        let full = url.path_and_query().map_or(url.path(), |p| p.as_str());
+        let for_path = |path: &str| -> Vec<&ScriptedAnswer> {
+            self.answers
+                .iter()
+                .filter(|a| a.host == host && a.path == path)
+                .collect()
+        };
+        let mut candidates = for_path(full);
+        if candidates.is_empty() {
+            candidates = for_path(url.path());
+        }
+        let first = candidates.first()?;
+        let mut given = self.given.lock().unwrap_or_else(|e| e.into_inner());
+        let n = given.entry(format!("{host}{}", first.path)).or_insert(0);
+        let answer = candidates[(*n).min(candidates.len() - 1)];
+        *n += 1;
+        Some(answer)
+    }
+
+    /// Refuses, before any attempt, a request nothing is scripted for: no
+    /// retry could help.
+    fn covers(&self, method: &str, url: &str) -> Result<(), WitError> {
+        let uri: ureq::http::Uri = url.parse().map_err(|_| unscripted(method, url))?;
+        let host = uri.host().unwrap_or_default();
+        let known = self
+            .answers
+            .iter()
+            .any(|a| a.host.eq_ignore_ascii_case(host) && path_matches(&a.path, &uri));
+        known.then_some(()).ok_or_else(|| unscripted(method, url))
+    }
+
+    fn answer(&self, req: &Checked) -> Result<Response, String> {
+        let uri: ureq::http::Uri = req.url.parse().map_err(|e| format!("is not a URL: {e}"))?;
+        let answer = self
+            .next_for(&uri)
+            .ok_or_else(|| "has no scripted response".to_string())?;
+        std::thread::sleep(answer.delay);
+        match answer.fault {
+            Some(Fault::Connection) => return Err("failed: connection refused (scripted)".into()),
+            Some(Fault::Timeout) => return Err("failed: timed out (scripted)".into()),
+            None => {}
+        }
+        Ok(Response {
+            status: answer.status,
+            headers: answer.headers.clone(),
+            body: capped(answer.body.clone())?,
+        })
+    }
+}
+
+fn path_matches(scripted: &str, uri: &ureq::http::Uri) -> bool {
+    scripted == uri.path() || uri.path_and_query().is_some_and(|p| p.as_str() == scripted)
+}
+
+fn unscripted(method: &str, url: &str) -> WitError {
+    WitError::Failed(format!(
+        "no scripted response for {method} {url}: the test scripts no answer for this host and path"
+    ))
+}
+
 /// A request the host has checked and may send.
 struct Checked {
     method: String,
@@ -55,6 +186,7 @@ impl Host for HostContext {
         let checked: Vec<Result<Checked, WitError>> =
             requests.into_iter().map(|r| self.check(r)).collect();
         let log = self.log.clone();
+        let script = self.http_script.as_ref();
         let mut results: Vec<Option<Result<Response, WitError>>> =
             (0..checked.len()).map(|_| None).collect();
         for (chunk, slots) in checked
@@ -67,7 +199,7 @@ impl Host for HostContext {
                     .map(|c| {
                         let log = &log;
                         scope.spawn(move || match c {
-                            Ok(req) => send_with_retries(req, log),
+                            Ok(req) => send_with_retries(req, log, script),
                             Err(e) => Err(e.clone()),
                         })
                     })
@@ -135,6 +267,9 @@ impl HostContext {
                 })?)
             }
         };
+        if let Some(script) = &self.http_script {
+            script.covers(&r.method, &r.url)?;
+        }
         Ok(Checked {
             method: r.method,
             url: r.url,
@@ -150,10 +285,18 @@ impl HostContext {
     }
 }
 
-fn send_with_retries(req: &Checked, log: &RunLog) -> Result<Response, WitError> {
+fn send_with_retries(
+    req: &Checked,
+    log: &RunLog,
+    script: Option<&HttpScript>,
+) -> Result<Response, WitError> {
     let mut attempt = 1;
     loop {
-        let (why, wait) = match send_once(req) {
+        let sent = match script {
+            Some(script) => script.answer(req),
+            None => send_once(req),
+        };
+        let (why, wait) = match sent {
             Ok(resp) if resp.status == 429 || resp.status >= 500 => {
                 let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));
                 (format!("answered {}", resp.status), wait)
@@ -225,12 +368,76 @@ fn send_once(req: &Checked) -> Result<Response, String> {
         .take(MAX_BODY + 1)
         .read_to_end(&mut body)
         .map_err(|e| format!("was cut off while reading the body: {e}"))?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(format!("answered with more than {} MiB", MAX_BODY >> 20));
-    }
     Ok(Response {
         status,
         headers,
-        body,
+        body: capped(body)?,
     })
+}
+
+/// The body, unless it is over the size cap.
+fn capped(body: Vec<u8>) -> Result<Vec<u8>, String> {
+    if body.len() as u64 > MAX_BODY {
+        return Err(format!("answered with more than {} MiB", MAX_BODY >> 20));
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(path: &str, status: u16) -> ScriptedAnswer {
+        ScriptedAnswer {
+            host: "API.example.org".into(),
+            path: path.into(),
+            status,
+            ..ScriptedAnswer::default()
+        }
+    }
+
+    fn statuses(script: &HttpScript, url: &str, n: usize) -> Vec<Option<u16>> {
+        let uri: ureq::http::Uri = url.parse().unwrap();
+        (0..n)
+            .map(|_| script.next_for(&uri).map(|a| a.status))
+            .collect()
+    }
+
+    #[test]
+    fn answers_in_turn_and_the_last_repeats() {
+        let script = HttpScript::new(vec![answer("/a", 503), answer("/a", 200)]);
+        assert_eq!(
+            statuses(&script, "https://api.example.org/a?x=1", 3),
+            [Some(503), Some(200), Some(200)]
+        );
+        assert_eq!(statuses(&script, "https://api.example.org/b", 1), [None]);
+        assert_eq!(statuses(&script, "https://other.example.org/a", 1), [None]);
+    }
+
+    #[test]
+    fn an_exact_query_is_preferred_to_the_path() {
+        let script = HttpScript::new(vec![answer("/a", 200), answer("/a?page=2", 201)]);
+        assert_eq!(
+            statuses(&script, "https://api.example.org/a?page=2", 1),
+            [Some(201)]
+        );
+        assert_eq!(
+            statuses(&script, "https://api.example.org/a?page=3", 1),
+            [Some(200)]
+        );
+    }
+
+    #[test]
+    fn an_unscripted_request_is_refused_naming_method_and_url() {
+        let script = HttpScript::new(vec![answer("/a", 200)]);
+        assert!(script.covers("GET", "https://api.example.org/a?q").is_ok());
+        let Err(WitError::Failed(message)) = script.covers("POST", "https://api.example.org/b")
+        else {
+            panic!("an unscripted request was covered");
+        };
+        assert!(
+            message.starts_with("no scripted response for POST https://api.example.org/b"),
+            "{message}"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 mod cache;
 mod conflicts;
 mod files;
-mod http;
+pub(crate) mod http;
 mod incoming;
 mod log;
 mod settings;
@@ -35,6 +35,7 @@ pub(crate) struct HostContext {
     actor: Actor,
     secrets: Option<Secrets>,
     import: import::Session,
+    http_script: Option<http::HttpScript>,
 }
 
 /// A failed host call: a typed error the plugin sees, or a trap that stops it.
@@ -70,12 +71,18 @@ impl HostContext {
             actor,
             secrets,
             import: import::Session::default(),
+            http_script: None,
         }
     }
 
     /// Reports each import file as it ends.
     pub(crate) fn set_progress(&mut self, progress: Option<import::Progress>) {
         self.import = import::Session::with_progress(progress);
+    }
+
+    /// Answers the run's HTTP requests from a script instead of the network.
+    pub(crate) fn set_http_script(&mut self, script: Option<http::HttpScript>) {
+        self.http_script = script;
     }
 
     pub(crate) fn log(&self) -> &RunLog {
@@ -105,7 +112,7 @@ impl HostContext {
             return Ok(());
         }
         self.log.line(
-            "DENIED",
+            DENIED_TAG,
             &format!(
                 "{call} needs the `{capability}` capability, which this plugin was not granted"
             ),
@@ -120,6 +127,29 @@ impl HostContext {
             ))
         })
     }
+}
+
+/// The run log tag of a call refused for want of a capability.
+const DENIED_TAG: &str = "DENIED";
+
+/// The capabilities that `plugin`'s run log says it was refused, once each,
+/// in the order it first asked: what it tried to do outside its grant. Only
+/// the host writes these lines (a plugin's own lines are tagged with their
+/// level or stream), so a plugin cannot forge one.
+pub(crate) fn denied_in(log: &str, plugin: &str) -> Vec<String> {
+    let prefix = format!("{plugin} {DENIED_TAG}: ");
+    let mut denied: Vec<String> = Vec::new();
+    for line in log.lines() {
+        let capability = line
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once("needs the `"))
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(capability, _)| capability.to_string());
+        if let Some(capability) = capability.filter(|c| !denied.contains(c)) {
+            denied.push(capability);
+        }
+    }
+    denied
 }
 
 /// Checks a batch a plugin hands over against [`MAX_BATCH`].
@@ -162,5 +192,21 @@ impl types::Host for HostContext {
         match err {
             CallError::Wit(e) => Ok(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denied_in;
+
+    #[test]
+    fn denied_lines_name_each_capability_once_and_cannot_be_forged() {
+        let log = "p DENIED: conflicts.accept needs the `students:write` capability, which this plugin was not granted\n\
+                   p stdout: p DENIED: x needs the `import` capability\n\
+                   p INFO: needs the `files:read` capability\n\
+                   p DENIED: conflicts.accept needs the `students:write` capability, which this plugin was not granted\n\
+                   p DENIED: http.send to a.org needs the `http:a.org` capability, which this plugin was not granted\n";
+        assert_eq!(denied_in(log, "p"), ["students:write", "http:a.org"]);
+        assert!(denied_in(log, "q").is_empty());
     }
 }

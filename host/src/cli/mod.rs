@@ -8,6 +8,7 @@ mod output;
 mod plugins;
 mod records;
 mod sandbox;
+mod tasks;
 
 use crate::actor::Actor;
 use crate::error::Result;
@@ -72,6 +73,15 @@ enum Command {
     /// Credentials such as the Wonde token (never stored in the database).
     #[command(subcommand)]
     Secrets(import::SecretsCommand),
+    /// Scheduled tasks.
+    #[command(subcommand)]
+    Task(tasks::Task),
+    /// Run scheduled tasks until stopped (SIGTERM or Ctrl-C).
+    Serve {
+        /// Seconds running tasks get to finish when stopping.
+        #[arg(long, default_value_t = 60)]
+        grace: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,5 +168,7 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         Command::Import(cmd) => import::import(ctx, cmd),
         Command::Rules(cmd) => import::rules(ctx, cmd),
         Command::Secrets(cmd) => import::secrets(ctx, cmd),
+        Command::Task(cmd) => tasks::task(ctx, cmd),
+        Command::Serve { grace } => tasks::serve(ctx, *grace),
     }
 }

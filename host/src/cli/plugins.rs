@@ -1,5 +1,7 @@
 //! `b2b plugin ...` and `b2b action run`.
 
+mod kit;
+
 use super::output::{listing, single};
 use super::Context;
 use crate::error::{Error, Result};
@@ -10,9 +12,20 @@ use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-/// Manage plugins.
+/// Manage plugins, and write and test your own.
 #[derive(Debug, Subcommand)]
 pub enum Plugin {
+    /// Installing, granting and removing plugins (these open the database).
+    #[command(flatten)]
+    Manage(Manage),
+    /// Writing and testing plugins (these need no database).
+    #[command(flatten)]
+    Kit(kit::Kit),
+}
+
+/// Manage installed plugins.
+#[derive(Debug, Subcommand)]
+pub enum Manage {
     /// Installed and built-in plugins with their grants.
     List,
     /// Show what a plugin file (or an installed plugin's id) is and asks for.
@@ -74,9 +87,16 @@ pub enum Action {
 }
 
 pub(super) fn plugin(ctx: &Context, cmd: &Plugin) -> Result<()> {
+    match cmd {
+        Plugin::Manage(cmd) => manage(ctx, cmd),
+        Plugin::Kit(cmd) => kit::run(ctx.json, cmd),
+    }
+}
+
+fn manage(ctx: &Context, cmd: &Manage) -> Result<()> {
     let svc = ctx.service()?;
     match cmd {
-        Plugin::List => {
+        Manage::List => {
             let list = svc.plugins()?;
             listing(
                 ctx.json,
@@ -93,7 +113,7 @@ pub(super) fn plugin(ctx: &Context, cmd: &Plugin) -> Result<()> {
                 },
             );
         }
-        Plugin::Inspect { target } => {
+        Manage::Inspect { target } => {
             let path = Path::new(target);
             if !path.exists() {
                 let r = crate::storage::plugins::get(svc.conn(), target)?;
@@ -120,7 +140,7 @@ pub(super) fn plugin(ctx: &Context, cmd: &Plugin) -> Result<()> {
             let i = svc.inspect(path)?;
             single(ctx.json, &i, print_inspection);
         }
-        Plugin::Install { path, yes, grant } => {
+        Manage::Install { path, yes, grant } => {
             let inspection = svc.inspect(path)?;
             let choice = match grant {
                 Some(names) => GrantChoice::Only(Capability::parse_all(names)?),
@@ -142,7 +162,7 @@ pub(super) fn plugin(ctx: &Context, cmd: &Plugin) -> Result<()> {
                 }
             );
         }
-        Plugin::Grant {
+        Manage::Grant {
             id,
             capabilities,
             revoke,
@@ -158,15 +178,15 @@ pub(super) fn plugin(ctx: &Context, cmd: &Plugin) -> Result<()> {
                 }
             );
         }
-        Plugin::Enable { id } => {
+        Manage::Enable { id } => {
             svc.set_plugin_enabled(id, true)?;
             println!("{id} is enabled.");
         }
-        Plugin::Disable { id } => {
+        Manage::Disable { id } => {
             svc.set_plugin_enabled(id, false)?;
             println!("{id} is disabled.");
         }
-        Plugin::Remove { id } => {
+        Manage::Remove { id } => {
             svc.remove_plugin(id)?;
             println!("{id} is removed.");
         }

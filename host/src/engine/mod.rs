@@ -10,6 +10,7 @@ pub mod compile_cache;
 mod limits;
 pub mod output;
 
+pub use crate::capabilities::http::{Fault, HttpScript, ScriptedAnswer};
 pub use limits::Limits;
 
 use crate::actor::Actor;
@@ -97,6 +98,8 @@ pub struct RunRequest {
     /// Set to stop the run early (a task's "stop existing" overlap policy,
     /// a daemon shutting down).
     pub stop: Option<Arc<AtomicBool>>,
+    /// Scripted answers to its HTTP requests instead of the network (tests).
+    pub http_script: Option<HttpScript>,
 }
 
 /// How a run ended: the report or why it failed, its log, and the
@@ -294,6 +297,7 @@ impl Engine {
             Some(req.secrets),
         );
         host.set_progress(req.progress);
+        host.set_http_script(req.http_script);
         let mut store = self.store(host, &req.limits, req.stop.clone());
         let _ticking = self.ticker.ticking();
         let result = plugin

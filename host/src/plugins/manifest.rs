@@ -38,23 +38,28 @@ struct Raw {
     wasm: Option<String>,
 }
 
+/// Checks a plugin id: 1 to 64 lower-case letters, digits or dashes.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "id `{id}` must be 1 to 64 lower-case letters, digits or dashes"
+        )))
+    }
+}
+
 impl Manifest {
     /// Parses a manifest's text; `origin` names it in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Manifest> {
         let raw: Raw = toml::from_str(text)
             .map_err(|e| Error::invalid(format!("{origin} is not a valid plugin manifest: {e}")))?;
-        let id_ok = !raw.id.is_empty()
-            && raw.id.len() <= 64
-            && raw
-                .id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !id_ok {
-            return Err(Error::invalid(format!(
-                "{origin}: id `{}` must be 1 to 64 lower-case letters, digits or dashes",
-                raw.id
-            )));
-        }
+        check_id(&raw.id).map_err(|e| Error::invalid(format!("{origin}: {e}")))?;
         let capabilities = Capability::parse_all(&raw.capabilities)
             .map_err(|e| Error::invalid(format!("{origin}: {e}")))?;
         Ok(Manifest {
@@ -76,6 +81,17 @@ impl Manifest {
         } else {
             path.parent().unwrap_or(Path::new("."))
         };
+        let manifest = Manifest::read(dir)?;
+        let wasm = if path.is_file() {
+            path.to_path_buf()
+        } else {
+            manifest.find_wasm(dir)?
+        };
+        Ok((manifest, wasm))
+    }
+
+    /// Reads the manifest in `dir`.
+    pub fn read(dir: &Path) -> Result<Manifest> {
         let manifest_path = dir.join(FILE_NAME);
         let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
             Error::not_found(format!(
@@ -83,13 +99,7 @@ impl Manifest {
                 manifest_path.display()
             ))
         })?;
-        let manifest = Manifest::parse(&text, &manifest_path.display().to_string())?;
-        let wasm = if path.is_file() {
-            path.to_path_buf()
-        } else {
-            manifest.find_wasm(dir)?
-        };
-        Ok((manifest, wasm))
+        Manifest::parse(&text, &manifest_path.display().to_string())
     }
 
     /// The component in `dir`: the one the manifest names, else the only

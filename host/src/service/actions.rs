@@ -19,6 +19,11 @@ pub struct RunOptions {
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// A shorter time limit than `plugins.time_limit_secs` (a task's).
     pub time_limit: Option<Duration>,
+    /// The task run this action run is part of.
+    pub task_run: Option<i64>,
+    /// Scripted answers to the run's HTTP requests instead of the network
+    /// (the plugin test harness).
+    pub http_script: Option<crate::engine::HttpScript>,
 }
 
 /// What a run did.
@@ -67,6 +72,7 @@ impl Service {
             &record.version,
             &params_json,
             self.actor.as_str(),
+            options.task_run,
         )?;
 
         let grant = Capability::parse_all(&record.granted)?;
@@ -90,6 +96,7 @@ impl Service {
                 secrets: Secrets::for_db(self.db.path()),
                 progress: options.progress,
                 stop: options.stop,
+                http_script: options.http_script,
             },
         );
         let outcome = match output.outcome {
@@ -138,7 +145,10 @@ impl Service {
 
 /// Checks parameters against what the plugin declares and fills in defaults,
 /// so a typo is refused before anything runs.
-fn check_params(d: &Descriptor, given: &[(String, String)]) -> Result<Vec<(String, String)>> {
+pub(super) fn check_params(
+    d: &Descriptor,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
     let known = || {
         if d.params.is_empty() {
             "it takes no parameters".to_string()

@@ -8,11 +8,13 @@ mod conflicts;
 mod import;
 mod plugins;
 mod records;
+mod tasks;
 
 pub use actions::{parse_param, ActionResult, RunOptions};
 pub use conflicts::{ConflictDetail, Selection};
 pub use import::{FileDetail, WONDE_IMPORT};
 pub use plugins::{GrantChoice, Inspection};
+pub use tasks::{RunRecord, TaskSummary};
 
 use crate::actor::Actor;
 use crate::engine::{compile_cache, Engine};

@@ -141,14 +141,25 @@ impl Service {
     /// wasm's sha256. Built-in ids cannot be replaced.
     pub fn install(&self, path: &Path, choice: GrantChoice) -> Result<PluginRecord> {
         let (manifest, wasm_path) = Manifest::locate(path)?;
+        self.install_component(&manifest, &wasm_path, choice)
+    }
+
+    /// [`Service::install`] of a manifest already read and its component,
+    /// wherever that was built (the test harness builds it under `target/`).
+    pub fn install_component(
+        &self,
+        manifest: &Manifest,
+        wasm_path: &Path,
+        choice: GrantChoice,
+    ) -> Result<PluginRecord> {
         if builtin::find(&manifest.id).is_some() {
             return Err(Error::Refused(format!(
                 "`{}` is a built-in plugin and cannot be replaced; give your plugin another id",
                 manifest.id
             )));
         }
-        let wasm = read_wasm(&wasm_path)?;
-        self.load_checked(&manifest, &wasm, &wasm_path)?;
+        let wasm = read_wasm(wasm_path)?;
+        self.load_checked(manifest, &wasm, wasm_path)?;
         let granted = match choice {
             GrantChoice::AllRequested => default_grant(&manifest.capabilities),
             GrantChoice::Only(caps) => only_requested(&manifest.id, &manifest.capabilities, caps)?,

@@ -13,6 +13,7 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_import.sql"),
+    include_str!("migrations/0003_scheduler.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -15,6 +15,7 @@ pub mod rules;
 pub mod runs;
 pub mod schools;
 pub mod students;
+pub mod tasks;
 pub mod unmatched;
 
 use crate::error::{Error, Result};

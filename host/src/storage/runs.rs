@@ -66,18 +66,19 @@ pub enum Outcome {
     },
 }
 
-/// Records the start of a run; returns its id.
+/// Records the start of a run (part of a task run, or not); returns its id.
 pub fn start(
     conn: &Connection,
     plugin_id: &str,
     version: &str,
     params: &str,
     actor: &str,
+    task_run: Option<i64>,
 ) -> Result<i64> {
     conn.execute(
-        "INSERT INTO action_runs (plugin_id, plugin_version, params, actor, started_at, status)
-         VALUES (?, ?, ?, ?, ?, 'running')",
-        params![plugin_id, version, params, actor, time::now()],
+        "INSERT INTO action_runs (plugin_id, plugin_version, params, actor, started_at, status, task_run_id)
+         VALUES (?, ?, ?, ?, ?, 'running', ?)",
+        params![plugin_id, version, params, actor, time::now(), task_run],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -152,4 +153,11 @@ pub fn get(conn: &Connection, id: i64) -> Result<Run> {
     conn.query_row(&format!("{SELECT} WHERE id = ?"), [id], from_row)
         .optional()?
         .ok_or_else(|| Error::not_found(format!("no run {id}; see `b2b runs list`")))
+}
+
+/// The action runs of one task run, in order.
+pub fn of_task_run(conn: &Connection, task_run: i64) -> Result<Vec<Run>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} WHERE task_run_id = ? ORDER BY id"))?;
+    let rows = stmt.query_map([task_run], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -3,9 +3,8 @@
 //! school sent.
 
 use b2b_normalise::ItemKind as Kind;
-use b2b_plugin_sdk::conflicts::{self, Conflict, ItemKind};
-use b2b_plugin_sdk::students::{self, ItemRef};
-use b2b_plugin_sdk::{apply_batch, descriptor, log, pages, params};
+use b2b_plugin_sdk::conflicts::{self, ItemKind};
+use b2b_plugin_sdk::{apply_batch, descriptor, held_values, log, pages, params};
 use b2b_plugin_sdk::{Descriptor, Error, Guest, Report};
 
 struct ClearConflicts;
@@ -54,27 +53,6 @@ impl Guest for ClearConflicts {
             summary,
         })
     }
-}
-
-/// The current held value of each conflict's data item, in one host call.
-fn held_values(page: &[Conflict]) -> Result<Vec<Option<String>>, Error> {
-    let refs: Vec<ItemRef> = page
-        .iter()
-        .map(|c| ItemRef {
-            student_id: c.student_id,
-            item: c.item.clone(),
-        })
-        .collect();
-    let held = students::held_values(&refs)?;
-    // Zipping a short answer would silently leave conflicts unexamined.
-    if held.len() != refs.len() {
-        return Err(Error::Failed(format!(
-            "the host returned {} held values for {} items",
-            held.len(),
-            refs.len()
-        )));
-    }
-    Ok(held)
 }
 
 b2b_plugin_sdk::export!(ClearConflicts);

@@ -42,6 +42,7 @@ pub mod bindings {
 }
 
 mod batch;
+mod held;
 mod manifest;
 mod paging;
 mod retention;
@@ -50,6 +51,7 @@ pub mod log;
 pub mod params;
 
 pub use batch::{apply_batch, sweep, Swept};
+pub use held::held_values;
 pub use bindings::b2b::plugin::types::{Error, Timestamp, Value};
 pub use bindings::b2b::plugin::{cache, conflicts, files, http, incoming, settings, students};
 pub use bindings::{export, Descriptor, Guest, ParamSpec, Report};

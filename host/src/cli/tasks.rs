@@ -1,0 +1,495 @@
+//! `b2b task ...` and `b2b serve`.
+
+use super::output::{listing, opt, single};
+use super::Context;
+use crate::error::{Error, Result};
+use crate::scheduler::trigger::Trigger;
+use crate::service::RunRecord;
+use crate::storage::tasks::{OnFailure, TaskAction, TaskDefinition};
+use crate::time;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// Scheduled tasks.
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// Create a task from flags, or from a TOML file (--from-file).
+    New(Box<NewTask>),
+    /// Every task with its next run and last result.
+    List,
+    /// One task in full.
+    Show {
+        /// Id or name.
+        task: String,
+    },
+    /// Change a task: the flags given replace what they name (a trigger flag
+    /// replaces the triggers, an --action the actions).
+    Edit(Box<EditTask>),
+    /// Let a task fire again (from its next slot; missed ones are not caught up).
+    Enable {
+        /// Id or name.
+        task: String,
+    },
+    /// Stop a task firing (a run in progress finishes).
+    Disable {
+        /// Id or name.
+        task: String,
+    },
+    /// Run a task now and wait for it; the overlap policy applies unless --force.
+    Run {
+        /// Id or name.
+        task: String,
+        /// Run even if a run is still going.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The next fire times, in the task's zone with the offset.
+    Next {
+        /// Id or name.
+        task: String,
+        /// How many.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+        /// After this instant (RFC 3339, e.g. 2027-03-27T00:00:00Z); default now.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Its runs, newest first, with each action's report.
+    History {
+        /// Id or name.
+        task: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Delete a task and its history.
+    Delete {
+        /// Id or name.
+        task: String,
+    },
+}
+
+/// `task new`.
+#[derive(Debug, Args)]
+pub struct NewTask {
+    /// A TOML task definition (see README); other flags are then not allowed.
+    #[arg(long, conflicts_with_all = ["name", "actions"])]
+    from_file: Option<PathBuf>,
+    /// Unique name.
+    #[arg(long, required_unless_present = "from_file")]
+    name: Option<String>,
+    /// Actions in order: PLUGIN or PLUGIN:k=v,k=v (repeat).
+    #[arg(long = "action", required_unless_present = "from_file")]
+    actions: Vec<String>,
+    #[command(flatten)]
+    settings: Settings,
+    #[command(flatten)]
+    trigger: TriggerFlags,
+}
+
+/// `task edit`.
+#[derive(Debug, Args)]
+pub struct EditTask {
+    /// Id or name.
+    task: String,
+    /// New name.
+    #[arg(long)]
+    name: Option<String>,
+    /// New actions in order: PLUGIN or PLUGIN:k=v,k=v (repeat).
+    #[arg(long = "action")]
+    actions: Vec<String>,
+    #[command(flatten)]
+    settings: Settings,
+    #[command(flatten)]
+    trigger: TriggerFlags,
+}
+
+/// Task settings, shared by `new` and `edit`.
+#[derive(Debug, Args)]
+struct Settings {
+    /// What the task is for.
+    #[arg(long)]
+    description: Option<String>,
+    /// IANA time zone of the triggers [default: Europe/London].
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// ignore_new (default), queue_one, parallel or stop_existing.
+    #[arg(long)]
+    overlap: Option<String>,
+    /// Stop a run after this many hours [default: 72].
+    #[arg(long)]
+    time_limit_hours: Option<f64>,
+    /// After the host was down, run once for the missed slots (true/false).
+    #[arg(long)]
+    catch_up: Option<bool>,
+    /// Do not catch up a slot missed more than this many hours ago [default: 24].
+    #[arg(long)]
+    deadline_hours: Option<f64>,
+    /// Go on with the next action when one fails.
+    #[arg(long)]
+    continue_on_failure: bool,
+}
+
+/// One trigger from flags: exactly one of the kind flags.
+#[derive(Debug, Args)]
+struct TriggerFlags {
+    /// Once, at a local date-time "YYYY-MM-DD HH:MM".
+    #[arg(long, group = "kind")]
+    once: Option<String>,
+    /// Every day (or every --every days) at HH:MM.
+    #[arg(long, group = "kind")]
+    daily: Option<String>,
+    /// On weekdays every week (or --every weeks): DAYS@HH:MM, e.g. Mon,Wed@01:30.
+    #[arg(long, group = "kind")]
+    weekly: Option<String>,
+    /// On days of the month: DAYS@HH:MM, e.g. 1,15@02:00 or last@02:00.
+    #[arg(long, group = "kind")]
+    monthly: Option<String>,
+    /// On the nth weekday: WEEKS:DAYS@HH:MM, e.g. last:Fri@18:00 or first,third:Mon@07:00.
+    #[arg(long, group = "kind")]
+    monthly_weekday: Option<String>,
+    /// A raw cron expression, 6 or 7 fields, seconds first ("0 30 1 * * *").
+    #[arg(long, group = "kind")]
+    cron: Option<String>,
+    /// N for --daily or --weekly.
+    #[arg(long)]
+    every: Option<u32>,
+    /// Repeat within the day every this many minutes...
+    #[arg(long, requires = "repeat_for")]
+    repeat_every: Option<u32>,
+    /// ...for this many minutes.
+    #[arg(long, requires = "repeat_every")]
+    repeat_for: Option<u32>,
+    /// Never before this local date-time "YYYY-MM-DD HH:MM" (the anchor of --every).
+    #[arg(long)]
+    start: Option<String>,
+    /// Never after this local date-time "YYYY-MM-DD HH:MM".
+    #[arg(long)]
+    expiry: Option<String>,
+}
+
+impl TriggerFlags {
+    /// The trigger the flags describe, or `None` when no kind flag is given.
+    /// Built as the stored JSON form, so parsing and checks live in one place.
+    fn trigger(&self) -> Result<Option<Trigger>> {
+        let mut t = match self.kind()? {
+            Some(kind) => kind,
+            None => return Ok(None),
+        };
+        let obj = t.as_object_mut().expect("kinds are objects");
+        for (key, value) in [("start", &self.start), ("expiry", &self.expiry)] {
+            if let Some(v) = value {
+                obj.insert(key.into(), json!(v));
+            }
+        }
+        if let (Some(every), Some(for_)) = (self.repeat_every, self.repeat_for) {
+            obj.insert(
+                "repeat".into(),
+                json!({"every_minutes": every, "for_minutes": for_}),
+            );
+        }
+        serde_json::from_value(t)
+            .map(Some)
+            .map_err(|e| Error::invalid(format!("the trigger is not valid: {e}")))
+    }
+
+    fn kind(&self) -> Result<Option<Value>> {
+        let every = self.every.unwrap_or(1);
+        Ok(Some(if let Some(at) = &self.once {
+            json!({"kind": "once", "at": at})
+        } else if let Some(at) = &self.daily {
+            json!({"kind": "daily", "every_days": every, "at": at})
+        } else if let Some(spec) = &self.weekly {
+            let (days, at) = split_at(spec)?;
+            json!({"kind": "weekly", "every_weeks": every, "weekdays": list(days), "at": at})
+        } else if let Some(spec) = &self.monthly {
+            let (days, at) = split_at(spec)?;
+            let last_day = list(days).contains(&"last".to_string());
+            let numbers = list(days)
+                .into_iter()
+                .filter(|d| d != "last")
+                .map(|d| {
+                    d.parse::<u32>().map_err(|_| {
+                        Error::invalid(format!(
+                            "`{d}` is not a day of the month (1 to 31, or last)"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            json!({"kind": "monthly", "days": numbers, "last_day": last_day, "at": at})
+        } else if let Some(spec) = &self.monthly_weekday {
+            let (which, at) = split_at(spec)?;
+            let (weeks, days) = which.split_once(':').ok_or_else(|| {
+                Error::invalid(format!(
+                    "`{spec}` must be WEEKS:DAYS@HH:MM, e.g. last:Fri@18:00"
+                ))
+            })?;
+            json!({"kind": "monthly_weekday", "weeks": list(weeks), "weekdays": list(days), "at": at})
+        } else if let Some(expression) = &self.cron {
+            json!({"kind": "cron", "expression": expression})
+        } else {
+            return Ok(None);
+        }))
+    }
+}
+
+fn split_at(spec: &str) -> Result<(&str, &str)> {
+    spec.split_once('@')
+        .ok_or_else(|| Error::invalid(format!("`{spec}` must end in @HH:MM, e.g. Mon,Wed@01:30")))
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// `PLUGIN` or `PLUGIN:k=v,k=v`.
+fn action(raw: &str, on_failure: OnFailure) -> Result<TaskAction> {
+    let (plugin, params) = raw.split_once(':').unwrap_or((raw, ""));
+    let params = list(params)
+        .iter()
+        .map(|p| crate::service::parse_param(p))
+        .collect::<Result<_>>()?;
+    Ok(TaskAction {
+        plugin: plugin.trim().to_string(),
+        params,
+        on_failure,
+    })
+}
+
+impl Settings {
+    fn apply(&self, def: &mut TaskDefinition) -> Result<()> {
+        if let Some(d) = &self.description {
+            def.description = d.clone();
+        }
+        if let Some(z) = &self.time_zone {
+            def.time_zone = z.clone();
+        }
+        if let Some(o) = &self.overlap {
+            def.overlap = o.parse()?;
+        }
+        if let Some(h) = self.time_limit_hours {
+            def.time_limit_secs = (h * 3600.0).round() as i64;
+        }
+        if let Some(c) = self.catch_up {
+            def.catch_up = c;
+        }
+        if let Some(h) = self.deadline_hours {
+            def.starting_deadline_secs = (h * 3600.0).round() as i64;
+        }
+        Ok(())
+    }
+
+    fn on_failure(&self) -> OnFailure {
+        if self.continue_on_failure {
+            OnFailure::Continue
+        } else {
+            OnFailure::Stop
+        }
+    }
+}
+
+fn from_flags(new: &NewTask) -> Result<TaskDefinition> {
+    if let Some(file) = &new.from_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::not_found(format!("cannot read {}: {e}", file.display())))?;
+        return toml::from_str(&text)
+            .map_err(|e| Error::invalid(format!("{} is not a valid task: {e}", file.display())));
+    }
+    let mut def: TaskDefinition = toml::from_str(&format!(
+        "name = {:?}\nactions = []",
+        new.name.clone().unwrap_or_default()
+    ))
+    .expect("a minimal task parses");
+    new.settings.apply(&mut def)?;
+    def.actions = new
+        .actions
+        .iter()
+        .map(|a| action(a, new.settings.on_failure()))
+        .collect::<Result<_>>()?;
+    def.triggers = new.trigger.trigger()?.into_iter().collect();
+    Ok(def)
+}
+
+pub(super) fn task(ctx: &Context, cmd: &Task) -> Result<()> {
+    let svc = ctx.service()?;
+    match cmd {
+        Task::New(new) => {
+            let t = svc.create_task(&from_flags(new)?)?;
+            println!("Created task {} `{}`.", t.id, t.definition.name);
+            show(ctx, &svc.task(&t.id.to_string())?);
+        }
+        Task::List => {
+            let list = svc.tasks()?;
+            listing(
+                ctx.json,
+                &list,
+                &["ID", "NAME", "ENABLED", "NEXT RUN", "LAST RUN", "RESULT"],
+                |s| {
+                    vec![
+                        s.task.id.to_string(),
+                        s.task.definition.name.clone(),
+                        s.task.definition.enabled.to_string(),
+                        opt(&s
+                            .next_run
+                            .map(|d| d.format("%Y-%m-%d %H:%M %:z").to_string())),
+                        opt(&s.last_run.as_ref().map(|r| time::display(r.nominal_at))),
+                        opt(&s.last_run.as_ref().map(|r| r.status.to_string())),
+                    ]
+                },
+            );
+        }
+        Task::Show { task } => show(ctx, &svc.task(task)?),
+        Task::Edit(e) => {
+            let t = svc.edit_task(&e.task, |def| {
+                if let Some(name) = &e.name {
+                    def.name = name.clone();
+                }
+                e.settings.apply(def)?;
+                if !e.actions.is_empty() {
+                    def.actions = e
+                        .actions
+                        .iter()
+                        .map(|a| action(a, e.settings.on_failure()))
+                        .collect::<Result<_>>()?;
+                }
+                if let Some(trigger) = e.trigger.trigger()? {
+                    def.triggers = vec![trigger];
+                }
+                Ok(())
+            })?;
+            println!("Changed task {} `{}`.", t.id, t.definition.name);
+            show(ctx, &t);
+        }
+        Task::Enable { task } => println!(
+            "Enabled `{}`.",
+            svc.set_task_enabled(task, true)?.definition.name
+        ),
+        Task::Disable { task } => println!(
+            "Disabled `{}`.",
+            svc.set_task_enabled(task, false)?.definition.name
+        ),
+        Task::Run { task, force } => {
+            let record = svc.run_task_now(task, *force)?;
+            single(ctx.json, &record, print_run);
+        }
+        Task::Next { task, count, from } => {
+            let from = from.as_deref().map(parse_instant).transpose()?;
+            let times = svc.next_fires(task, *count, from)?;
+            single(ctx.json, &times, |times| {
+                for t in times {
+                    println!("{}", t.format("%a %Y-%m-%d %H:%M:%S %:z"));
+                }
+            });
+        }
+        Task::History { task, limit } => {
+            let history = svc.task_history(task, *limit)?;
+            single(ctx.json, &history, |h| h.iter().for_each(print_run));
+        }
+        Task::Delete { task } => {
+            svc.delete_task(task)?;
+            println!("Deleted task `{task}` and its history.");
+        }
+    }
+    Ok(())
+}
+
+fn parse_instant(raw: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M").map(|n| n.and_utc()))
+        .map_err(|_| Error::invalid(format!("`{raw}` is not an instant; write 2027-03-27T00:00:00Z or \"2027-03-27 00:00\" (UTC)")))
+}
+
+fn show(ctx: &Context, t: &crate::storage::tasks::Task) {
+    single(ctx.json, t, |t| {
+        let d = &t.definition;
+        println!(
+            "Task {} `{}` ({})",
+            t.id,
+            d.name,
+            if d.enabled { "enabled" } else { "disabled" }
+        );
+        if !d.description.is_empty() {
+            println!("  {}", d.description);
+        }
+        println!(
+            "  zone {}, overlap {}, time limit {}s, catch up {} (deadline {}s)",
+            d.time_zone, d.overlap, d.time_limit_secs, d.catch_up, d.starting_deadline_secs
+        );
+        for (trigger, (_, next)) in d.triggers.iter().zip(&t.schedule) {
+            println!(
+                "  when:   {}; next {}",
+                trigger.describe(&d.time_zone),
+                next.map(time::display).unwrap_or_else(|| "never".into())
+            );
+        }
+        for (n, a) in d.actions.iter().enumerate() {
+            let params: Vec<String> = a.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "  do {}:   {} {} (on failure: {})",
+                n + 1,
+                a.plugin,
+                params.join(" "),
+                a.on_failure
+            );
+        }
+    });
+}
+
+fn print_run(r: &RunRecord) {
+    let run = &r.run;
+    let missed = if run.missed > 0 {
+        format!(", {} slot(s) missed", run.missed)
+    } else {
+        String::new()
+    };
+    println!(
+        "Run {} for {}: {}{missed}; started {}, ended {}",
+        run.id,
+        time::display(run.nominal_at),
+        run.status,
+        run.started_at
+            .map(time::display)
+            .unwrap_or_else(|| "-".into()),
+        run.finished_at
+            .map(time::display)
+            .unwrap_or_else(|| "-".into())
+    );
+    if let Some(d) = &run.detail {
+        println!("  {d}");
+    }
+    for a in &r.actions {
+        let counts = a.counts.as_ref().map(|c| {
+            format!(
+                "examined {}, changed {}, skipped {}",
+                c.examined, c.changed, c.skipped
+            )
+        });
+        println!(
+            "  {} (run {}): {} {}",
+            a.plugin_id,
+            a.id,
+            a.status,
+            counts.or(a.error.clone()).unwrap_or_default()
+        );
+    }
+}
+
+pub(super) fn serve(ctx: &Context, grace: u64) -> Result<()> {
+    // Before anything starts a thread: the plugin engine does.
+    let signals = crate::scheduler::daemon::Signals::install()?;
+    let svc = ctx.service()?;
+    let engine = std::sync::Arc::clone(svc.engine()?);
+    crate::scheduler::daemon::serve(
+        svc.db().clone(),
+        engine,
+        signals,
+        std::time::Duration::from_secs(grace),
+        |line| println!("{} {line}", time::display(time::now())),
+    )
+}
