@@ -6,6 +6,15 @@ use std::path::PathBuf;
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
     let root = root.canonicalize().expect("the repository root exists");
+    // What map-bench builds in from outside its workspace: without these, a
+    // changed mapping or page would leave the wasm side of the mapping
+    // benchmark timing stale code.
+    for input in [
+        "plugins/wonde-map",
+        "tests/fixtures/wonde-students-page.json",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(input).display());
+    }
     let built = b2b_build_support::build_workspace(
         &root.join("tests").join("fixture-plugins"),
         &root.join("target").join("wasm"),

@@ -253,6 +253,27 @@ pub fn run(path: &Path) -> Result<()> {
         println!("{what}");
         print_outcome(&svc.run_action(plugin, &[])?)?;
     }
+    println!("\nScheduled tasks, as an LA sets them up (`b2b serve` runs them):");
+    for task in schedule_examples(&svc)? {
+        let next = task
+            .schedule
+            .iter()
+            .filter_map(|(_, n)| *n)
+            .min()
+            .map(time::display)
+            .unwrap_or_default();
+        let when: Vec<String> = task
+            .definition
+            .triggers
+            .iter()
+            .map(|t| t.describe(&task.definition.time_zone))
+            .collect();
+        println!(
+            "  {:<16} {}; next {next}",
+            task.definition.name,
+            when.join("; ")
+        );
+    }
     let db = path.display();
     println!("\nTry next:");
     println!("  b2b --db {db} conflicts list                      the conflicts that still need a person");
@@ -263,12 +284,53 @@ pub fn run(path: &Path) -> Result<()> {
     println!("  b2b --db {db} import files list                   each school's transfer; deleted ones stay as tombstones");
     println!("  b2b --db {db} runs show 1                         a run's report and captured plugin log");
     println!(
+        "  b2b --db {db} task next 1 --count 5               when the nightly import runs next"
+    );
+    println!(
         "  b2b --db {db} rules set address always_import     change how incoming data is applied"
     );
     println!(
         "  b2b wonde-sandbox                                 a sandbox of your own to import from"
     );
     Ok(())
+}
+
+/// The LA's usual schedule: a nightly import, then the maintenance actions.
+fn schedule_examples(svc: &Service) -> Result<Vec<crate::storage::tasks::Task>> {
+    const EXAMPLES: &str = r#"
+        [[task]]
+        name = "Nightly import"
+        description = "Bring in every school's changes overnight."
+        catch_up = true
+        triggers = [{ kind = "daily", at = "01:30" }]
+        actions = [{ plugin = "wonde-import" }]
+
+        [[task]]
+        name = "Clear conflicts"
+        description = "Clear the conflicts that resolved themselves, after the import."
+        triggers = [{ kind = "daily", at = "06:00" }]
+        actions = [{ plugin = "clear-conflicts" }]
+
+        [[task]]
+        name = "Delete files"
+        triggers = [{ kind = "weekly", weekdays = ["Sun"], at = "03:00" }]
+        actions = [{ plugin = "delete-files" }]
+
+        [[task]]
+        name = "Clear cache"
+        triggers = [{ kind = "monthly_weekday", weeks = ["first"], weekdays = ["Sun"], at = "04:00" }]
+        actions = [{ plugin = "clear-cache" }]
+    "#;
+    #[derive(serde::Deserialize)]
+    struct Examples {
+        task: Vec<crate::storage::tasks::TaskDefinition>,
+    }
+    let examples: Examples = toml::from_str(EXAMPLES).expect("the examples parse");
+    examples
+        .task
+        .iter()
+        .map(|def| svc.create_task(def))
+        .collect()
 }
 
 fn print_outcome(r: &ActionResult) -> Result<()> {

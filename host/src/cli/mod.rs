@@ -59,7 +59,7 @@ enum Command {
     /// System Defaults.
     #[command(subcommand)]
     Defaults(records::Defaults),
-    /// Install, grant and manage plugins.
+    /// Install, grant and manage plugins; write and test your own (new, test).
     #[command(subcommand)]
     Plugin(plugins::Plugin),
     /// Serve made-up schools the way Wonde does, to try the import without an account.

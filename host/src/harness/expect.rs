@@ -23,7 +23,7 @@ pub struct Mismatch {
 
 /// The row counts `[expect.counts]` can check: name, what it counts, and
 /// the query. The queries are constants, never built from input.
-pub const COUNTS: &[(&str, &str, &str)] = &[
+const COUNTS: &[(&str, &str, &str)] = &[
     ("schools", "schools", "SELECT COUNT(*) FROM schools"),
     ("students", "held students", "SELECT COUNT(*) FROM students"),
     (

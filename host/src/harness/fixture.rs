@@ -205,7 +205,7 @@ pub struct Expect {
     /// Whether each cache entry is kept or deleted, by label.
     #[serde(default)]
     pub cache: BTreeMap<String, Kept>,
-    /// Row counts by name (see [`super::expect::COUNTS`]).
+    /// Row counts by name (`open_conflicts`, `cache_entries`...).
     #[serde(default)]
     pub counts: BTreeMap<String, i64>,
 }

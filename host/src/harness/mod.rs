@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The directory of a plugin's own fixtures.
-pub const FIXTURES_DIR: &str = "fixtures";
+const FIXTURES_DIR: &str = "fixtures";
 
 /// The plugin a fixture runs.
 #[derive(Debug, Clone)]
@@ -191,7 +191,7 @@ pub struct Verdict {
     /// The plugin's id.
     pub plugin: String,
     /// The report, or why the run failed or could not start.
-    pub outcome: std::result::Result<Report, String>,
+    pub outcome: Outcome,
     /// Each expectation that did not hold.
     pub mismatches: Vec<Mismatch>,
     /// The run log.
@@ -233,19 +233,7 @@ impl Harness {
             .install(&svc, fixture.grant.as_deref())
             .map_err(in_fixture)?;
         let seeded = seed::seed(&svc, &fixture).map_err(in_fixture)?;
-        let options = RunOptions {
-            http_script: Some(
-                fixture
-                    .http_script(path.parent().unwrap_or(Path::new(".")))
-                    .map_err(in_fixture)?,
-            ),
-            ..RunOptions::default()
-        };
-        let params = fixture.params().map_err(in_fixture)?;
-        let (outcome, log) = match svc.run_action_with(plugin.id(), &params, options) {
-            Ok(result) => (result.outcome, result.log),
-            Err(e) => (Err(format!("the run could not start: {e}")), String::new()),
-        };
+        let (outcome, log) = run_once(&svc, plugin, &fixture, path).map_err(in_fixture)?;
         let denied = denied_in(&log, plugin.id());
         let ran = expect::Ran {
             outcome: &outcome,
@@ -262,6 +250,29 @@ impl Harness {
             log,
         })
     }
+}
+
+/// A run's report, or why it failed.
+type Outcome = std::result::Result<Report, String>;
+
+/// Runs `plugin` once with the fixture's parameters and HTTP script. A run
+/// that cannot start (e.g. a parameter it does not take) is a failed
+/// outcome, so that a fixture can expect it.
+fn run_once(
+    svc: &Service,
+    plugin: &PluginUnderTest,
+    fixture: &Fixture,
+    path: &Path,
+) -> Result<(Outcome, String)> {
+    let options = RunOptions {
+        http_script: Some(fixture.http_script(path.parent().unwrap_or(Path::new(".")))?),
+        ..RunOptions::default()
+    };
+    let params = fixture.params()?;
+    Ok(match svc.run_action_with(plugin.id(), &params, options) {
+        Ok(result) => (result.outcome, result.log),
+        Err(e) => (Err(format!("the run could not start: {e}")), String::new()),
+    })
 }
 
 /// `ok` with the report, or `FAIL` with each expectation expected vs actual

@@ -51,10 +51,10 @@ pub mod log;
 pub mod params;
 
 pub use batch::{apply_batch, sweep, Swept};
-pub use held::held_values;
 pub use bindings::b2b::plugin::types::{Error, Timestamp, Value};
 pub use bindings::b2b::plugin::{cache, conflicts, files, http, incoming, settings, students};
 pub use bindings::{export, Descriptor, Guest, ParamSpec, Report};
+pub use held::held_values;
 pub use manifest::descriptor;
 pub use paging::{pages, Keyed, Pages, PAGE_SIZE};
 pub use retention::{int_setting, Cutoff};

@@ -3,8 +3,8 @@
 
 use b2b_plugin_sdk::http::{self, Request, Response};
 use b2b_plugin_sdk::Error;
-use serde::Deserialize;
 use std::fmt;
+use wonde_map::Page;
 
 /// The credential the host turns into `Authorization: Bearer ...`.
 const CREDENTIAL: &str = "wonde";
@@ -102,9 +102,14 @@ pub fn describe(e: &Error) -> String {
     }
 }
 
-/// `body` parsed, or why it could not be.
-pub fn parse<'a, T: Deserialize<'a>>(body: &'a [u8], page: &PageOf) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| {
+/// `body` read by `map` (one of `wonde_map`'s page readers), or why it
+/// could not be.
+pub fn read<T>(
+    body: &[u8],
+    page: &PageOf,
+    map: impl FnOnce(&[u8]) -> Result<Page<T>, serde_json::Error>,
+) -> Result<Page<T>, String> {
+    map(body).map_err(|e| {
         let problem = if e.is_data() {
             "was not in the shape Wonde documents"
         } else {
@@ -184,11 +189,11 @@ mod tests {
 
     #[test]
     fn says_why_a_body_does_not_parse() {
-        let bad = parse::<crate::wire::Page<crate::wire::Student>>(b"{\"data\": [", &PAGE);
+        let bad = read(b"{\"data\": [", &PAGE, wonde_map::students_page);
         assert!(bad.unwrap_err().starts_with(
             "the response for page 3 of the students of school A123 was not valid JSON: "
         ));
-        let shape = parse::<crate::wire::Page<crate::wire::Student>>(b"{\"data\": 5}", &PAGE);
+        let shape = read(b"{\"data\": 5}", &PAGE, wonde_map::students_page);
         assert!(shape
             .unwrap_err()
             .contains("was not in the shape Wonde documents"));

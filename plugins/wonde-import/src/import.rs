@@ -8,7 +8,7 @@
 
 use crate::fetch::{self, PageOf};
 use crate::report::{Counts, Totals};
-use crate::{mapping, url, wire};
+use crate::url;
 use b2b_plugin_sdk::http::{Request, Response};
 use b2b_plugin_sdk::{incoming, log, Error, Timestamp};
 
@@ -271,33 +271,27 @@ impl Job {
 
     /// Hands a page of students to the host; returns the link to the next.
     fn submit(&self, body: &[u8], page: &PageOf) -> Result<Option<String>, Failure> {
-        let parsed: wire::Page<wire::Student> =
-            fetch::parse(body, page).map_err(Failure::School)?;
-        let batch: Vec<incoming::Student> = wire::entries(&parsed.data)
-            .filter_map(mapping::student)
-            .collect();
-        let without_id = wire::entries(&parsed.data).count() - batch.len();
-        if without_id > 0 {
+        let mapped = fetch::read(body, page, wonde_map::students_page).map_err(Failure::School)?;
+        if mapped.skipped > 0 {
             log::warn(&format!(
-                "School {}: skipped {without_id} students on {page} that Wonde sent without an id.",
-                self.label
+                "School {}: skipped {} students on {page} that Wonde sent without an id.",
+                self.label, mapped.skipped
             ));
         }
-        for chunk in batch.chunks(MAX_BATCH) {
+        for chunk in mapped.records.chunks(MAX_BATCH) {
             incoming::submit(self.file, chunk)?;
         }
-        Ok(parsed.next().map(str::to_owned))
+        Ok(mapped.next)
     }
 
     /// Records a page of deletions; returns the link to the next.
     fn delete(&self, body: &[u8], page: &PageOf) -> Result<Option<String>, Failure> {
-        let parsed: wire::Page<wire::Deletion> =
-            fetch::parse(body, page).map_err(Failure::School)?;
-        let ids = mapping::deleted_students(&parsed);
-        if !ids.is_empty() {
-            incoming::deleted(self.file, &ids)?;
+        let mapped =
+            fetch::read(body, page, wonde_map::deleted_students_page).map_err(Failure::School)?;
+        if !mapped.records.is_empty() {
+            incoming::deleted(self.file, &mapped.records)?;
         }
-        Ok(parsed.next().map(str::to_owned))
+        Ok(mapped.next)
     }
 }
 

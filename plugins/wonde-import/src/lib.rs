@@ -1,17 +1,16 @@
 //! Wonde Import: brings the students of the schools that approved this
 //! account in Wonde into the LA's database.
 //!
-//! The plugin only fetches and translates. The host holds the token (named
-//! as the `wonde` credential), fetches concurrently and retries, records each
-//! school's transfer as a file, and does the matching, processing rules,
-//! cache and conflicts when a school's file is finished.
+//! The plugin only fetches; reading Wonde's JSON into records is the
+//! `wonde-map` crate's. The host holds the token (named as the `wonde`
+//! credential), fetches concurrently and retries, records each school's
+//! transfer as a file, and does the matching, processing rules, cache and
+//! conflicts when a school's file is finished.
 
 mod fetch;
 mod import;
-mod mapping;
 mod report;
 mod url;
-mod wire;
 
 use b2b_plugin_sdk::{descriptor, incoming, int_setting, log, params, settings};
 use b2b_plugin_sdk::{Descriptor, Error, Guest, Report, Value};
@@ -112,12 +111,13 @@ fn fetch_schools(base: &str) -> Result<Vec<incoming::School>, Error> {
             .pop()
             .ok_or_else(|| Error::Failed("the host returned no HTTP result".into()))
             .and_then(|response| fetch::body(response, &page).map_err(Error::Failed))?;
-        let parsed: wire::Page<wire::School> = fetch::parse(&body, &page).map_err(Error::Failed)?;
-        let new = wire::entries(&parsed.data)
-            .filter_map(mapping::school)
+        let mapped = fetch::read(&body, &page, wonde_map::schools_page).map_err(Error::Failed)?;
+        let new = mapped
+            .records
+            .into_iter()
             .filter(|school| seen.insert(school.source_id.clone()));
         schools.extend(new);
-        url = fetch::next(parsed.next(), &current, &page).map_err(Error::Failed)?;
+        url = fetch::next(mapped.next.as_deref(), &current, &page).map_err(Error::Failed)?;
         page.number += 1;
     }
     Ok(schools)

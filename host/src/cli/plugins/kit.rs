@@ -55,10 +55,13 @@ fn new(name: &str, dir: &Path) -> Result<()> {
             println!("  It carries its own copy of the SDK and the WIT (vendor/, wit/).")
         }
     }
-    println!("Next:");
-    println!("  b2b plugin test {shown}              # build it, run fixtures/*.toml");
+    println!("Next, build it and run its fixtures, then install and run it:");
+    println!("  b2b plugin test {shown}");
     println!("  b2b --db la.db plugin install {shown}");
     println!("  b2b --db la.db action run {name}");
+    println!(
+        "docs/writing-plugins.md of the B2B host describes every host call and the fixture format."
+    );
     Ok(())
 }
 
