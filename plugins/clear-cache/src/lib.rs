@@ -67,12 +67,7 @@ impl Guest for ClearCache {
                 examined - deleted,
             )
         };
-        Ok(Report {
-            examined,
-            changed: deleted,
-            skipped: examined - deleted,
-            summary,
-        })
+        Ok(swept.report(summary))
     }
 }
 

@@ -35,12 +35,7 @@ impl Guest for DeleteFiles {
             cutoff.days,
             examined - deleted,
         );
-        Ok(Report {
-            examined,
-            changed: deleted,
-            skipped: examined - deleted,
-            summary,
-        })
+        Ok(swept.report(summary))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Applying one batched change per page.
 
-use crate::{log, pages, Error, Keyed};
+use crate::{log, pages, Error, Keyed, Report};
 
 /// Applies `change` (e.g. `conflicts::clear`) to `ids` and returns how many
 /// rows the host changed; in a dry run only counts `ids`, as the rows that
@@ -41,6 +41,18 @@ pub struct Swept {
     pub examined: u64,
     /// Rows changed (or, in a dry run, that would be).
     pub changed: u64,
+}
+
+impl Swept {
+    /// The run's report: what was examined and not changed counts as skipped.
+    pub fn report(&self, summary: String) -> Report {
+        Report {
+            examined: self.examined,
+            changed: self.changed,
+            skipped: self.examined - self.changed,
+            summary,
+        }
+    }
 }
 
 /// Walks every page `fetch` returns, applies `change` once per page to the
