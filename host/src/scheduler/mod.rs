@@ -234,12 +234,12 @@ impl Scheduler {
     }
 
     fn start_queued(&self, conn: &Connection, tick: &mut Tick) -> Result<()> {
-        for task in tasks::list(conn)? {
-            let queued = tasks::runs_with(conn, task.id, RunStatus::Queued)?;
+        for task_id in tasks::with_queued_runs(conn)? {
+            let queued = tasks::runs_with(conn, task_id, RunStatus::Queued)?;
             if let Some(&run) = queued.first() {
-                if tasks::runs_with(conn, task.id, RunStatus::Running)?.is_empty() {
+                if tasks::runs_with(conn, task_id, RunStatus::Running)?.is_empty() {
                     tasks::start_run(conn, run)?;
-                    self.spawn(task, run);
+                    self.spawn(tasks::get(conn, task_id)?, run);
                     tick.started.push(run);
                 }
             }

@@ -147,26 +147,13 @@ pub fn insert(
     next: &[Option<Timestamp>],
     actor: &Actor,
 ) -> Result<i64> {
-    if by_name(conn, &def.name)?.is_some() {
-        return Err(Error::invalid(format!(
-            "a task named `{}` exists already; choose another name or `b2b task edit` it",
-            def.name
-        )));
-    }
+    check_name_free(conn, &def.name, None)?;
     conn.execute(
         "INSERT INTO tasks (name, owner, updated_by, updated_at) VALUES (?, ?, ?, ?)",
         params![def.name, actor.as_str(), actor.as_str(), time::now()],
     )?;
     let id = conn.last_insert_rowid();
-    write(conn, id, def, next, actor)?;
-    audit::record(
-        conn,
-        actor,
-        "task.create",
-        "task",
-        id,
-        serde_json::to_value(def).expect("a task serialises"),
-    )?;
+    write(conn, id, def, next, actor, "task.create")?;
     Ok(id)
 }
 
@@ -178,32 +165,33 @@ pub fn replace(
     next: &[Option<Timestamp>],
     actor: &Actor,
 ) -> Result<()> {
-    if let Some(other) = by_name(conn, &def.name)?.filter(|t| t.id != id) {
-        return Err(Error::invalid(format!(
-            "task {} is already named `{}`",
-            other.id, def.name
-        )));
-    }
-    conn.execute("DELETE FROM task_triggers WHERE task_id = ?", [id])?;
-    conn.execute("DELETE FROM task_actions WHERE task_id = ?", [id])?;
-    write(conn, id, def, next, actor)?;
-    audit::record(
-        conn,
-        actor,
-        "task.edit",
-        "task",
-        id,
-        serde_json::to_value(def).expect("a task serialises"),
-    )
+    check_name_free(conn, &def.name, Some(id))?;
+    write(conn, id, def, next, actor, "task.edit")
 }
 
+/// Refuses a name another task (than `except`) already has.
+fn check_name_free(conn: &Connection, name: &str, except: Option<i64>) -> Result<()> {
+    match by_name(conn, name)? {
+        Some(other) if Some(other.id) != except => Err(Error::invalid(format!(
+            "task {} is already named `{name}`; choose another name or `b2b task edit` that one",
+            other.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a task's settings, triggers and actions over what it had, and
+/// audits the change as `action`.
 fn write(
     conn: &Connection,
     id: i64,
     def: &TaskDefinition,
     next: &[Option<Timestamp>],
     actor: &Actor,
+    action: &str,
 ) -> Result<()> {
+    conn.execute("DELETE FROM task_triggers WHERE task_id = ?", [id])?;
+    conn.execute("DELETE FROM task_actions WHERE task_id = ?", [id])?;
     conn.execute(
         "UPDATE tasks SET name = ?, description = ?, enabled = ?, time_zone = ?, overlap = ?, time_limit_secs = ?,
              catch_up = ?, starting_deadline_secs = ?, updated_by = ?, updated_at = ? WHERE id = ?",
@@ -243,7 +231,14 @@ fn write(
             ],
         )?;
     }
-    Ok(())
+    audit::record(
+        conn,
+        actor,
+        action,
+        "task",
+        id,
+        serde_json::to_value(def).expect("a task serialises"),
+    )
 }
 
 /// A task by id, or a message saying how to find one.
@@ -490,6 +485,14 @@ pub fn finish_run(
         params![status.to_string(), detail, time::now(), run],
     )?;
     Ok(())
+}
+
+/// Tasks that have a run waiting (queue one), so a tick need not read them all.
+pub fn with_queued_runs(conn: &Connection) -> Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT task_id FROM task_runs WHERE status = 'queued'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Ids of a task's runs with a status, oldest first.
