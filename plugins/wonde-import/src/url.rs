@@ -47,8 +47,15 @@ fn since_param(since: Option<&str>) -> String {
 }
 
 /// The base URL for a school whose data Wonde serves from `domain` (its
-/// `region.domain`): the base with its host[:port] replaced, since asking the
-/// wrong domain returns no data.
+/// `region.domain`), since asking the wrong domain returns no data.
+///
+/// The region domain is used only when the configured base is itself one of
+/// Wonde's hosts: an LA that points the import at a local mirror or its own
+/// API gateway gets every school from there, whatever domain Wonde names.
+/// The school's base is then always https on the region's host, so a region
+/// can never turn a request carrying the token into plain http, and a domain
+/// outside Wonde's own (`*.wonde.com`) is refused: the host would refuse to
+/// send the token there anyway.
 pub fn school_base<'a>(base: &'a str, domain: Option<&str>) -> Result<Cow<'a, str>, String> {
     let Some(domain) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
         return Ok(Cow::Borrowed(base));
@@ -56,24 +63,33 @@ pub fn school_base<'a>(base: &'a str, domain: Option<&str>) -> Result<Cow<'a, st
     let (start, end) = authority(base).ok_or_else(|| {
         format!("the Wonde base URL `{base}` (System Default `wonde.base_url`) has no host")
     })?;
-    if base[start..end].eq_ignore_ascii_case(domain) {
+    if !is_wonde_host(&base[start..end]) {
         return Ok(Cow::Borrowed(base));
     }
-    // The domain becomes part of a URL that carries the token: it must not
-    // be able to change the path or add a user name.
-    if !domain
+    if base[start..end].eq_ignore_ascii_case(domain) && base.starts_with("https://") {
+        return Ok(Cow::Borrowed(base));
+    }
+    // The domain becomes part of a URL that carries the token: it must be a
+    // plain host name of Wonde's, unable to change the path or add a port
+    // or a user name.
+    let plain = domain
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
-    {
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
+    if !plain || !is_wonde_host(domain) {
         return Err(format!(
-            "Wonde gives the region domain `{domain}`, which is not a host name"
+            "Wonde gives the region domain `{domain}`, which is not one of Wonde's own hosts (*.wonde.com)"
         ));
     }
-    Ok(Cow::Owned(format!(
-        "{}{domain}{}",
-        &base[..start],
-        &base[end..]
-    )))
+    Ok(Cow::Owned(format!("https://{domain}{}", &base[end..])))
+}
+
+/// Whether a host[:port] is one of Wonde's own: `wonde.com` or a subdomain,
+/// on the default port. (The host's HTTP policy holds the same rule for the
+/// `wonde` credential.)
+fn is_wonde_host(authority: &str) -> bool {
+    let host = authority.to_ascii_lowercase();
+    let host = host.strip_suffix(":443").unwrap_or(&host);
+    host == "wonde.com" || host.ends_with(".wonde.com")
 }
 
 /// Where the host[:port] of `url` starts and ends.
@@ -175,28 +191,44 @@ mod tests {
     }
 
     #[test]
-    fn region_domain_replaces_the_host() {
-        let sandbox = "http://127.0.0.1:8080/v1.0/";
+    fn region_domain_replaces_a_wonde_host_over_https_only() {
         assert_eq!(school_base(BASE, None).unwrap(), BASE);
         assert_eq!(school_base(BASE, Some(" ")).unwrap(), BASE);
         assert_eq!(school_base(BASE, Some("API.wonde.com")).unwrap(), BASE);
         assert_eq!(
-            school_base(BASE, Some("api.wonde.us")).unwrap(),
-            "https://api.wonde.us/v1.0/"
+            school_base(BASE, Some("api-eu.wonde.com")).unwrap(),
+            "https://api-eu.wonde.com/v1.0/"
         );
+        // Never a downgrade, even when the base was written with http.
         assert_eq!(
-            school_base(sandbox, Some("127.0.0.1:8080")).unwrap(),
-            sandbox
+            school_base("http://api.wonde.com/v1.0/", Some("api.wonde.com")).unwrap(),
+            "https://api.wonde.com/v1.0/"
         );
-        assert_eq!(
-            school_base(sandbox, Some("localhost:9")).unwrap(),
-            "http://localhost:9/v1.0/"
-        );
-        assert_eq!(school_base("https://h", Some("g")).unwrap(), "https://g");
-        for bad in ["evil.example/x?", "user@host", "a b"] {
-            assert!(school_base(BASE, Some(bad)).unwrap_err().contains(bad));
+        for bad in [
+            "evil.example",
+            "api.wonde.com.evil.example",
+            "api.wonde.com:80",
+            "user@api.wonde.com",
+            "a b",
+        ] {
+            assert!(
+                school_base(BASE, Some(bad)).unwrap_err().contains(bad),
+                "{bad}"
+            );
         }
         assert!(school_base("no-scheme/v1.0/", Some("x")).is_err());
+    }
+
+    #[test]
+    fn a_mirror_or_gateway_serves_every_school_itself() {
+        for base in [
+            "http://127.0.0.1:8080/v1.0/",
+            "https://gateway.la.gov.uk/wonde/v1.0/",
+        ] {
+            for domain in ["api.wonde.com", "127.0.0.1:8080", "elsewhere.example"] {
+                assert_eq!(school_base(base, Some(domain)).unwrap(), base);
+            }
+        }
     }
 
     #[test]
