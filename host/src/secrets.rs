@@ -4,6 +4,11 @@
 //! `B2B_WONDE_TOKEN`) or from a file beside the database
 //! (`<db>.secrets`, readable by its owner only), never from the database
 //! itself, so neither a copy of the database nor a log carries it.
+//!
+//! Each secret may name the origin (`https://host[:port]`) it belongs to
+//! (`B2B_<NAME>_ORIGIN`, or `b2b secrets set NAME --origin URL`): the host
+//! sends it nowhere else. The `wonde` secret is also bound to the configured
+//! Wonde base URL and Wonde's own hosts; any other secret needs an origin.
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -43,8 +48,45 @@ pub struct Secrets {
     file: PathBuf,
 }
 
-fn env_name(name: &str) -> String {
-    format!("B2B_{}_TOKEN", name.to_ascii_uppercase().replace('-', "_"))
+/// A secret and the origin it may be sent to.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The value.
+    pub secret: Secret,
+    /// `scheme://host[:port]` it belongs to, when one was given.
+    pub origin: Option<String>,
+}
+
+/// One secret as the file keeps it: a bare token, or a token and its origin.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Token(String),
+    Bound { token: String, origin: String },
+}
+
+impl Stored {
+    fn into_credential(self) -> Credential {
+        match self {
+            Stored::Token(token) => Credential {
+                secret: Secret(token),
+                origin: None,
+            },
+            Stored::Bound { token, origin } => Credential {
+                secret: Secret(token),
+                origin: Some(origin),
+            },
+        }
+    }
+}
+
+fn env_prefix(name: &str) -> String {
+    format!("B2B_{}", name.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// The environment variable a secret can be given in.
+pub(crate) fn env_name(name: &str) -> String {
+    format!("{}_TOKEN", env_prefix(name))
 }
 
 impl Secrets {
@@ -55,7 +97,7 @@ impl Secrets {
         Secrets { file: file.into() }
     }
 
-    fn read_file(&self) -> Result<BTreeMap<String, String>> {
+    fn read_file(&self) -> Result<BTreeMap<String, Stored>> {
         match std::fs::read_to_string(&self.file) {
             Ok(text) => toml::from_str(&text).map_err(|e| {
                 Error::invalid(format!(
@@ -73,16 +115,29 @@ impl Secrets {
 
     /// The secret called `name`: the environment first, then the file.
     pub fn get(&self, name: &str) -> Result<Option<Secret>> {
-        if let Ok(v) = std::env::var(env_name(name)) {
-            if !v.trim().is_empty() {
-                return Ok(Some(Secret(v.trim().to_string())));
-            }
-        }
-        Ok(self.read_file()?.remove(name).map(Secret))
+        Ok(self.credential(name)?.map(|c| c.secret))
     }
 
-    /// Stores a secret in the file (created readable by its owner only).
-    pub fn set(&self, name: &str, value: &str) -> Result<()> {
+    /// The secret called `name` with the origin it is bound to: the
+    /// environment first, then the file.
+    pub fn credential(&self, name: &str) -> Result<Option<Credential>> {
+        if let Ok(v) = std::env::var(env_name(name)) {
+            if !v.trim().is_empty() {
+                let origin = std::env::var(format!("{}_ORIGIN", env_prefix(name)))
+                    .ok()
+                    .filter(|o| !o.trim().is_empty());
+                return Ok(Some(Credential {
+                    secret: Secret(v.trim().to_string()),
+                    origin,
+                }));
+            }
+        }
+        Ok(self.read_file()?.remove(name).map(Stored::into_credential))
+    }
+
+    /// Stores a secret in the file (created readable by its owner only),
+    /// bound to `origin` when given.
+    pub fn set(&self, name: &str, value: &str, origin: Option<&str>) -> Result<()> {
         if name.is_empty()
             || !name
                 .chars()
@@ -95,8 +150,16 @@ impl Secrets {
         if value.trim().is_empty() {
             return Err(Error::invalid("the secret is empty; nothing was stored"));
         }
+        let token = value.trim().to_string();
+        let stored = match origin {
+            Some(origin) => Stored::Bound {
+                token,
+                origin: origin_of(origin)?,
+            },
+            None => Stored::Token(token),
+        };
         let mut all = self.read_file()?;
-        all.insert(name.to_string(), value.trim().to_string());
+        all.insert(name.to_string(), stored);
         let text = toml::to_string(&all).expect("a map of strings serialises");
         let tmp = self.file.with_extension("secrets.tmp");
         write_private(&tmp, text.as_bytes())?;
@@ -131,6 +194,21 @@ impl Secrets {
     }
 }
 
+/// `text` as an origin, `scheme://host[:port]`, or why it is not one.
+fn origin_of(text: &str) -> Result<String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| {
+        Error::invalid(format!(
+            "`{text}` is not a URL ({e}); give the origin the secret belongs to, e.g. https://api.example.org"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::invalid(format!(
+            "`{text}` must be an https:// URL with a host (http:// only for this machine)"
+        )));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -150,7 +228,14 @@ mod tests {
     fn stored_secrets_are_private_and_never_printed() {
         let dir = tempfile::tempdir().unwrap();
         let s = Secrets::for_db(&dir.path().join("b2b.db"));
-        s.set("wonde-test", "tok-123").unwrap();
+        s.set("wonde-test", "tok-123", None).unwrap();
+        s.set("other", "tok-456", Some("https://api.example.org"))
+            .unwrap();
+        let other = s.credential("other").unwrap().unwrap();
+        assert_eq!(
+            (other.secret.expose(), other.origin.as_deref()),
+            ("tok-456", Some("https://api.example.org"))
+        );
         assert_eq!(s.get("wonde-test").unwrap().unwrap().expose(), "tok-123");
         assert_eq!(
             format!("{:?}", s.get("wonde-test").unwrap()),
@@ -162,6 +247,13 @@ mod tests {
             let mode = std::fs::metadata(s.file()).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "readable by the owner only");
         }
-        assert!(s.set("Bad Name", "x").is_err());
+        assert!(s.set("Bad Name", "x", None).is_err());
+        assert!(s.set("other", "x", Some("not a url")).is_err());
+        s.set("other", "x", Some("HTTPS://API.example.org:443/some/path"))
+            .unwrap();
+        assert_eq!(
+            s.credential("other").unwrap().unwrap().origin.as_deref(),
+            Some("https://api.example.org")
+        );
     }
 }

@@ -50,6 +50,7 @@ fn main() {
         time: Duration::from_secs(10),
         memory_bytes: 64 << 20,
         log_bytes: 64 << 10,
+        http_timeout: Duration::from_secs(10),
     };
     let mut conn = Some(t.svc.db().connect().unwrap());
     let run = median(201, || {
@@ -62,9 +63,7 @@ fn main() {
             started_at: 0,
             actor: Actor::system(),
             secrets: b2b_host::secrets::Secrets::for_db(t.svc.db().path()),
-            progress: None,
-            stop: None,
-            http_script: None,
+            env: Default::default(),
         };
         let out = engine.run(&plugin, req);
         out.outcome.unwrap();

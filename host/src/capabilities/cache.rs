@@ -1,9 +1,10 @@
 //! `b2b:plugin/cache`: listing and deleting import cache entries.
 
-use super::{bounded, page_size, CallError, HostContext};
-use crate::engine::bindings::b2b::plugin::cache::{Entry, Host};
+use super::{bounded, page_size, HostContext};
+use crate::engine::world::b2b::plugin::cache::{Entry, Host};
+use crate::engine::world::CallError;
 use crate::plugins::capability::Capability;
-use crate::storage::{cache, schools};
+use crate::storage::schools;
 
 impl Host for HostContext {
     fn list(
@@ -18,7 +19,9 @@ impl Host for HostContext {
             .map(|s| schools::resolve(conn, &s))
             .transpose()?
             .map(|s| s.id);
-        Ok(cache::page(conn, after, limit, school_id)?
+        Ok(self
+            .staged
+            .cache_page(conn, after, limit, school_id)?
             .into_iter()
             .map(|e| Entry {
                 id: e.id,
@@ -32,7 +35,7 @@ impl Host for HostContext {
 
     fn delete(&mut self, ids: Vec<i64>) -> Result<u32, CallError> {
         bounded("ids", ids.len())?;
-        let conn = self.require(Capability::CacheDelete, "cache.delete")?;
-        Ok(cache::delete(conn, &ids, &self.actor)? as u32)
+        let (conn, staged) = self.require_write(Capability::CacheDelete, "cache.delete")?;
+        Ok(staged.delete_cache(conn, &ids)? as u32)
     }
 }

@@ -1,16 +1,16 @@
 //! `b2b:plugin/conflicts`: open conflicts, and clearing them.
 
-use super::{bounded, page_size, CallError, HostContext};
-use crate::engine::bindings::b2b::plugin::conflicts::{Conflict, Host, ItemKind};
+use super::{bounded, page_size, HostContext};
+use crate::engine::world::b2b::plugin::conflicts::{Conflict, Host, ItemKind};
+use crate::engine::world::CallError;
 use crate::items::{self, ItemKind as Kind};
 use crate::plugins::capability::Capability;
-use crate::storage::conflicts;
 
 impl Host for HostContext {
     fn list_open(&mut self, after: i64, limit: u32) -> Result<Vec<Conflict>, CallError> {
         page_size(limit)?;
         let conn = self.require(Capability::ConflictsRead, "conflicts.list-open")?;
-        let page = conflicts::open_page(conn, after, limit)?;
+        let page = self.staged.open_page(conn, after, limit)?;
         page.into_iter()
             .map(|c| {
                 let kind = items::lookup(&c.item)?.kind;
@@ -30,15 +30,15 @@ impl Host for HostContext {
 
     fn clear(&mut self, ids: Vec<i64>) -> Result<u32, CallError> {
         bounded("ids", ids.len())?;
-        let conn = self.require(Capability::ConflictsWrite, "conflicts.clear")?;
-        Ok(conflicts::clear(conn, &ids, &self.actor)? as u32)
+        let (conn, staged) = self.require_write(Capability::ConflictsWrite, "conflicts.clear")?;
+        Ok(staged.clear(conn, &ids)? as u32)
     }
 
     fn accept(&mut self, ids: Vec<i64>) -> Result<u32, CallError> {
         bounded("ids", ids.len())?;
         self.check_grant(Capability::StudentsWrite, "conflicts.accept")?;
-        let conn = self.require(Capability::ConflictsWrite, "conflicts.accept")?;
-        Ok(conflicts::accept_open(conn, &ids, &self.actor)? as u32)
+        let (conn, staged) = self.require_write(Capability::ConflictsWrite, "conflicts.accept")?;
+        Ok(staged.accept(conn, &ids)? as u32)
     }
 }
 

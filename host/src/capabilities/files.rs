@@ -1,15 +1,18 @@
 //! `b2b:plugin/files`: listing import files and deleting their payloads.
 
-use super::{bounded, page_size, CallError, HostContext};
-use crate::engine::bindings::b2b::plugin::files::{FileInfo, FileStatus, Host};
+use super::{bounded, page_size, HostContext};
+use crate::engine::world::b2b::plugin::files::{FileInfo, FileStatus, Host};
+use crate::engine::world::CallError;
 use crate::plugins::capability::Capability;
-use crate::storage::files::{self, Status};
+use crate::storage::files::Status;
 
 impl Host for HostContext {
     fn list(&mut self, after: i64, limit: u32) -> Result<Vec<FileInfo>, CallError> {
         page_size(limit)?;
         let conn = self.require(Capability::FilesRead, "files.list")?;
-        Ok(files::page(conn, after, limit)?
+        Ok(self
+            .staged
+            .files_page(conn, after, limit)?
             .into_iter()
             .map(|f| FileInfo {
                 id: f.id,
@@ -29,7 +32,8 @@ impl Host for HostContext {
 
     fn delete_payloads(&mut self, ids: Vec<i64>) -> Result<u32, CallError> {
         bounded("ids", ids.len())?;
-        let conn = self.require(Capability::FilesDelete, "files.delete-payloads")?;
-        Ok(files::delete_payloads(conn, &ids, &self.actor)? as u32)
+        let (conn, staged) =
+            self.require_write(Capability::FilesDelete, "files.delete-payloads")?;
+        Ok(staged.delete_payloads(conn, &ids)? as u32)
     }
 }

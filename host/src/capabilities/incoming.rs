@@ -1,16 +1,18 @@
 //! `b2b:plugin/incoming`: the import pipeline's entry points.
 
-use super::{bounded, CallError, HostContext};
-use crate::engine::bindings::b2b::plugin::incoming::{
+use super::{bounded, HostContext};
+use crate::engine::world::b2b::plugin::incoming::{
     Contact, Host, Outcome, School, SchoolState, Student,
 };
-use crate::import::{self, IncomingStudent};
+use crate::engine::world::CallError;
+use crate::import::{self, IncomingStudent, SourceSchool};
 use crate::plugins::capability::Capability;
-use crate::storage::schools::{self, NewSchool};
 use rusqlite::Connection;
 
 /// How far before the last successful import a delta starts.
 const DELTA_OVERLAP_SECS: i64 = 300;
+/// The most of a plugin's reason for a failed file the host keeps.
+const MAX_REASON_BYTES: usize = 16 << 10;
 
 impl HostContext {
     /// The connection and the import session, if `import` was granted.
@@ -24,31 +26,22 @@ impl HostContext {
 impl Host for HostContext {
     fn sync_schools(&mut self, list: Vec<School>) -> Result<Vec<SchoolState>, CallError> {
         bounded("schools", list.len())?;
-        let (conn, _) = self.importing("incoming.sync-schools")?;
-        list.iter()
-            .map(|s| {
-                let held = schools::upsert(
-                    conn,
-                    &NewSchool {
-                        wonde_id: &s.source_id,
-                        name: &s.name,
-                        urn: s.urn,
-                        la_code: s.la_code.as_deref(),
-                        establishment_number: s.establishment_number.as_deref(),
-                        region_domain: s.region_domain.as_deref(),
-                    },
-                )?;
+        let ids: Vec<String> = list.iter().map(|s| s.source_id.clone()).collect();
+        let (conn, session) = self.importing("incoming.sync-schools")?;
+        let states =
+            session.sync_schools(conn, list.into_iter().map(SourceSchool::from).collect())?;
+        Ok(ids
+            .into_iter()
+            .zip(states)
+            .map(|(source_id, state)| SchoolState {
+                source_id,
                 // A change made while the last import ran, or stamped in the
                 // same second, must not be missed: re-fetching a few minutes
                 // twice costs little, as the cache skips what is unchanged.
-                let since = held.last_success_at.map(|t| t - DELTA_OVERLAP_SECS);
-                Ok(SchoolState {
-                    source_id: s.source_id.clone(),
-                    last_success: since,
-                    active: held.active,
-                })
+                last_success: state.last_success.map(|t| t - DELTA_OVERLAP_SECS),
+                active: state.active,
             })
-            .collect()
+            .collect())
     }
 
     fn begin(&mut self, school: String, full: bool) -> Result<i64, CallError> {
@@ -57,6 +50,7 @@ impl Host for HostContext {
     }
 
     fn store(&mut self, file: i64, chunk: Vec<u8>) -> Result<(), CallError> {
+        let chunk = self.log.redacted_bytes(&chunk).into_owned();
         let (_, session) = self.importing("incoming.store")?;
         Ok(session.store(file, &chunk)?)
     }
@@ -94,8 +88,23 @@ impl Host for HostContext {
     }
 
     fn fail(&mut self, file: i64, reason: String) -> Result<(), CallError> {
+        // The reason becomes the file's error log, which people read.
+        let reason = crate::text::capped(&self.log.redacted(&reason), MAX_REASON_BYTES);
         let (conn, session) = self.importing("incoming.fail")?;
         Ok(session.fail(conn, file, &reason)?)
+    }
+}
+
+impl From<School> for SourceSchool {
+    fn from(s: School) -> Self {
+        SourceSchool {
+            source_id: s.source_id,
+            name: s.name,
+            urn: s.urn,
+            la_code: s.la_code,
+            establishment_number: s.establishment_number,
+            region_domain: s.region_domain,
+        }
     }
 }
 

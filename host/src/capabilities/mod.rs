@@ -2,7 +2,11 @@
 //!
 //! Every call goes through [`HostContext::require`], which checks the grant
 //! (a call outside it gets a typed `denied` error and a line in the run log,
-//! never a crash) and bounds how much data one call may move.
+//! never a crash) and bounds how much data one call may move. Writes are
+//! not made as the plugin asks: they are staged ([`crate::staged`]) and
+//! applied in one short transaction when the run succeeds, so a run never
+//! holds the database's write lock while the plugin computes or waits, and a
+//! failed run leaves nothing behind whatever it was granted.
 
 mod cache;
 mod conflicts;
@@ -14,14 +18,16 @@ mod settings;
 mod students;
 
 use crate::actor::Actor;
-use crate::engine::bindings::b2b::plugin::types;
 use crate::engine::output::RunLog;
-use crate::error::Error;
+use crate::engine::world::b2b::plugin::types;
+use crate::engine::world::{CallError, WitError};
 use crate::import;
 use crate::plugins::capability::Capability;
 use crate::secrets::Secrets;
+use crate::staged::Staged;
 use crate::time::Timestamp;
 use rusqlite::Connection;
+use std::time::Duration;
 
 /// The most rows or ids one host call may move across the boundary.
 pub(crate) const MAX_BATCH: usize = 5000;
@@ -35,54 +41,51 @@ pub(crate) struct HostContext {
     actor: Actor,
     secrets: Option<Secrets>,
     import: import::Session,
-    http_script: Option<http::HttpScript>,
+    http: http::Outbound,
+    staged: Staged,
 }
 
-/// A failed host call: a typed error the plugin sees, or a trap that stops it.
-pub(crate) enum CallError {
-    /// Returned to the plugin as `b2b:plugin/types.error`.
-    Wit(types::Error),
-}
-
-impl From<Error> for CallError {
-    fn from(e: Error) -> Self {
-        CallError::Wit(match e {
-            Error::Invalid(m) | Error::NotFound(m) => types::Error::Invalid(m),
-            Error::Refused(m) => types::Error::Denied(m),
-            other => types::Error::Failed(other.to_string()),
-        })
-    }
+/// What a run's host side needs, from the engine.
+pub(crate) struct RunSetup {
+    pub(crate) conn: Connection,
+    pub(crate) grant: Vec<Capability>,
+    pub(crate) log: RunLog,
+    pub(crate) started_at: Timestamp,
+    pub(crate) actor: Actor,
+    pub(crate) secrets: Secrets,
+    pub(crate) progress: Option<import::Progress>,
+    pub(crate) http: http::Outbound,
 }
 
 impl HostContext {
-    pub(crate) fn new(
-        conn: Option<Connection>,
-        grant: Vec<Capability>,
-        log: RunLog,
-        started_at: Timestamp,
-        actor: Actor,
-        secrets: Option<Secrets>,
-    ) -> Self {
+    /// The host side of a run.
+    pub(crate) fn new(setup: RunSetup) -> Self {
         HostContext {
-            conn,
-            grant,
-            log,
-            started_at,
-            actor,
-            secrets,
-            import: import::Session::default(),
-            http_script: None,
+            conn: Some(setup.conn),
+            grant: setup.grant,
+            log: setup.log,
+            started_at: setup.started_at,
+            actor: setup.actor,
+            secrets: Some(setup.secrets),
+            import: import::Session::with_progress(setup.progress),
+            http: setup.http,
+            staged: Staged::default(),
         }
     }
 
-    /// Reports each import file as it ends.
-    pub(crate) fn set_progress(&mut self, progress: Option<import::Progress>) {
-        self.import = import::Session::with_progress(progress);
-    }
-
-    /// Answers the run's HTTP requests from a script instead of the network.
-    pub(crate) fn set_http_script(&mut self, script: Option<http::HttpScript>) {
-        self.http_script = script;
+    /// The host side of a `describe` call: a log and nothing else.
+    pub(crate) fn describing(log: RunLog) -> Self {
+        HostContext {
+            conn: None,
+            grant: Vec::new(),
+            log,
+            started_at: 0,
+            actor: Actor::system(),
+            secrets: None,
+            import: import::Session::default(),
+            http: http::Outbound::none(),
+            staged: Staged::default(),
+        }
     }
 
     pub(crate) fn log(&self) -> &RunLog {
@@ -90,12 +93,15 @@ impl HostContext {
     }
 
     /// Ends the run's host side: fails any import file the plugin left open
-    /// (saying why) and hands back the connection.
-    pub(crate) fn finish(mut self, why_unfinished: &str) -> Option<Connection> {
-        if let Some(conn) = &self.conn {
-            self.import.abandon(conn, why_unfinished);
-        }
-        self.conn.take()
+    /// (saying why) and hands back the connection, the writes the run staged
+    /// and the import files it ended.
+    pub(crate) fn finish(
+        mut self,
+        why_unfinished: &str,
+    ) -> Option<(Connection, Staged, import::Ended)> {
+        let conn = self.conn.take()?;
+        self.import.abandon(&conn, why_unfinished);
+        Some((conn, self.staged, self.import.ended()))
     }
 
     /// The connection, if `capability` was granted; otherwise a `denied`
@@ -103,6 +109,17 @@ impl HostContext {
     fn require(&self, capability: Capability, call: &str) -> Result<&Connection, CallError> {
         self.check_grant(capability, call)?;
         self.connection()
+    }
+
+    /// [`HostContext::require`] for a call that writes: the connection to
+    /// read what the write applies to, and the staged writes to record it in.
+    fn require_write(
+        &mut self,
+        capability: Capability,
+        call: &str,
+    ) -> Result<(&Connection, &mut Staged), CallError> {
+        self.require(capability, call)?;
+        Ok((self.conn.as_ref().expect("checked above"), &mut self.staged))
     }
 
     /// A `denied` error naming the capability unless it was granted, and a
@@ -117,14 +134,12 @@ impl HostContext {
                 "{call} needs the `{capability}` capability, which this plugin was not granted"
             ),
         );
-        Err(CallError::Wit(types::Error::Denied(capability.name())))
+        Err(CallError::Wit(WitError::Denied(capability.name())))
     }
 
     fn connection(&self) -> Result<&Connection, CallError> {
         self.conn.as_ref().ok_or_else(|| {
-            CallError::Wit(types::Error::Failed(
-                "host data is not available while the plugin describes itself".into(),
-            ))
+            CallError::failed("host data is not available while the plugin describes itself")
         })
     }
 }
@@ -135,7 +150,8 @@ const DENIED_TAG: &str = "DENIED";
 /// The capabilities that `plugin`'s run log says it was refused, once each,
 /// in the order it first asked: what it tried to do outside its grant. Only
 /// the host writes these lines (a plugin's own lines are tagged with their
-/// level or stream), so a plugin cannot forge one.
+/// level or stream, and its newlines are escaped), so a plugin cannot forge
+/// one.
 pub(crate) fn denied_in(log: &str, plugin: &str) -> Vec<String> {
     let prefix = format!("{plugin} {DENIED_TAG}: ");
     let mut denied: Vec<String> = Vec::new();
@@ -155,7 +171,7 @@ pub(crate) fn denied_in(log: &str, plugin: &str) -> Vec<String> {
 /// Checks a batch a plugin hands over against [`MAX_BATCH`].
 fn bounded(what: &str, n: usize) -> Result<(), CallError> {
     if n > MAX_BATCH {
-        return Err(invalid(format!(
+        return Err(CallError::invalid(format!(
             "{what} may hold at most {MAX_BATCH} entries, got {n}; send them in batches"
         )));
     }
@@ -165,33 +181,27 @@ fn bounded(what: &str, n: usize) -> Result<(), CallError> {
 /// Checks a page size a plugin asks for: 1 to [`MAX_BATCH`].
 fn page_size(limit: u32) -> Result<(), CallError> {
     if limit == 0 || limit as usize > MAX_BATCH {
-        return Err(invalid(format!(
+        return Err(CallError::invalid(format!(
             "limit must be from 1 to {MAX_BATCH}, got {limit}; ask in pages"
         )));
     }
     Ok(())
 }
 
-fn invalid(message: String) -> CallError {
-    CallError::Wit(types::Error::Invalid(message))
-}
-
-/// The WIT error as a sentence, for run records.
-pub(crate) fn describe_error(e: &types::Error) -> String {
-    match e {
-        types::Error::Denied(cap) => {
-            format!("denied: it needs the `{cap}` capability, which it was not granted")
-        }
-        types::Error::Invalid(m) => format!("invalid: {m}"),
-        types::Error::Failed(m) => format!("failed: {m}"),
-    }
-}
-
 impl types::Host for HostContext {
-    fn convert_error(&mut self, err: CallError) -> wasmtime::Result<types::Error> {
+    fn convert_error(&mut self, err: CallError) -> wasmtime::Result<WitError> {
         match err {
             CallError::Wit(e) => Ok(e),
         }
+    }
+}
+
+/// How long `d` is, for messages: whole seconds, or milliseconds under one.
+pub(crate) fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs())
     }
 }
 

@@ -1,8 +1,9 @@
 //! `b2b:plugin/settings`: System Defaults and the run's start time.
 
-use super::{CallError, HostContext};
-use crate::engine::bindings::b2b::plugin::settings::Host;
-use crate::engine::bindings::b2b::plugin::types::{Timestamp, Value};
+use super::HostContext;
+use crate::engine::world::b2b::plugin::settings::Host;
+use crate::engine::world::b2b::plugin::types::{Timestamp, Value};
+use crate::engine::world::CallError;
 use crate::storage::defaults;
 
 impl Host for HostContext {

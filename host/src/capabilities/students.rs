@@ -1,10 +1,10 @@
 //! `b2b:plugin/students`: held values, read in batches.
 
-use super::{bounded, CallError, HostContext};
-use crate::engine::bindings::b2b::plugin::students::{Host, ItemRef};
+use super::{bounded, HostContext};
+use crate::engine::world::b2b::plugin::students::{Host, ItemRef};
+use crate::engine::world::CallError;
 use crate::items;
 use crate::plugins::capability::Capability;
-use crate::storage::students;
 
 impl Host for HostContext {
     fn held_values(&mut self, refs: Vec<ItemRef>) -> Result<Vec<Option<String>>, CallError> {
@@ -12,11 +12,9 @@ impl Host for HostContext {
         let conn = self.require(Capability::StudentsRead, "students.held-values")?;
         refs.iter()
             .map(|r| {
-                Ok(students::held_value(
-                    conn,
-                    r.student_id,
-                    items::lookup(&r.item)?,
-                )?)
+                Ok(self
+                    .staged
+                    .held_value(conn, r.student_id, items::lookup(&r.item)?)?)
             })
             .collect()
     }

@@ -118,6 +118,11 @@ pub enum SecretsCommand {
     Set {
         /// e.g. wonde
         name: String,
+        /// The only origin (https://host[:port]) the host will send it to.
+        /// Needed for every secret but `wonde`, which goes to wonde.base_url
+        /// and Wonde's own https hosts.
+        #[arg(long)]
+        origin: Option<String>,
     },
     /// The names of the secrets that are set (never their values).
     List,
@@ -293,13 +298,18 @@ pub(super) fn rules(ctx: &Context, cmd: &Rules) -> Result<()> {
 pub(super) fn secrets(ctx: &Context, cmd: &SecretsCommand) -> Result<()> {
     let secrets = Secrets::for_db(&ctx.db);
     match cmd {
-        SecretsCommand::Set { name } => {
+        SecretsCommand::Set { name, origin } => {
+            if origin.is_none() && name != "wonde" {
+                return Err(Error::invalid(format!(
+                    "the `{name}` secret needs --origin https://HOST[:PORT]: the only place the host will send it"
+                )));
+            }
             if std::io::stdin().is_terminal() {
                 eprintln!("Paste the `{name}` secret and press Enter:");
             }
             let mut value = String::new();
             std::io::stdin().lock().read_line(&mut value)?;
-            secrets.set(name, &value)?;
+            secrets.set(name, &value, origin.as_deref())?;
             println!(
                 "Stored the `{name}` secret in {} (readable by you only).",
                 secrets.file().display()

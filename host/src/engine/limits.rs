@@ -1,4 +1,5 @@
-//! Per-run limits: memory, wall-clock time and the epoch ticker behind it.
+//! Per-run limits: memory (one budget for the whole run), wall-clock time,
+//! and the epoch ticker that makes a computing plugin yield to its deadline.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -7,39 +8,56 @@ use std::time::Duration;
 /// What one run may use.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Wall-clock time before the run is stopped.
+    /// Wall-clock time before the run is stopped, whatever the plugin is
+    /// doing: computing, sleeping or waiting on a host call.
     pub time: Duration,
-    /// Linear memory the plugin may grow to, in bytes.
+    /// Memory the run may hold: every linear memory and table of every
+    /// instance together, in bytes.
     pub memory_bytes: usize,
     /// Log and output kept, in bytes.
     pub log_bytes: usize,
+    /// The longest one HTTP request may take (it is also cut to the time
+    /// the run has left).
+    pub http_timeout: Duration,
 }
 
-/// Refuses memory growth past the cap and remembers that it did, so the
-/// failure can be reported as "memory limit" rather than a bare trap.
-pub(crate) struct MemoryLimiter {
+/// Core instances one run may create: a component built by cargo has a
+/// handful; more is a plugin trying to multiply its memories.
+const MAX_INSTANCES: usize = 64;
+/// Linear memories one run may create.
+const MAX_MEMORIES: usize = 8;
+/// Tables one run may create.
+const MAX_TABLES: usize = 32;
+/// What a table element costs the host, for the run's memory total.
+const TABLE_ELEMENT_BYTES: usize = 16;
+
+/// Holds a run to one memory budget across all its memories and tables, and
+/// remembers that it refused, so the failure reads "memory limit" rather
+/// than a bare trap.
+pub(crate) struct RunLimiter {
     cap: usize,
+    used: usize,
     pub(crate) hit: bool,
 }
 
-impl MemoryLimiter {
+impl RunLimiter {
     pub(crate) fn new(cap: usize) -> Self {
-        MemoryLimiter { cap, hit: false }
+        RunLimiter {
+            cap,
+            used: 0,
+            hit: false,
+        }
     }
 
     pub(crate) fn cap(&self) -> usize {
         self.cap
     }
-}
 
-impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.cap {
+    /// Moves the run's total from `current` to `desired` bytes of one memory
+    /// or table, unless that would pass the cap.
+    fn grow(&mut self, current: usize, desired: usize) -> wasmtime::Result<bool> {
+        let total = (self.used - current.min(self.used)).saturating_add(desired);
+        if total > self.cap {
             self.hit = true;
             // Trapping (rather than returning false) stops the plugin at once;
             // many guests abort on allocation failure anyway, with a less clear trap.
@@ -48,16 +66,43 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
                 self.cap >> 20
             ));
         }
+        self.used = total;
         Ok(true)
+    }
+}
+
+impl wasmtime::ResourceLimiter for RunLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.grow(current, desired)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        self.grow(
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+        )
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 

@@ -4,114 +4,41 @@
 //! the compiled code on disk), keeps an `InstancePre` per plugin, and gives
 //! every run a fresh store with its own limits, log and database connection.
 //! Nothing outside this module and `capabilities` sees a wasmtime type.
+//!
+//! Plugins run on the engine's tokio runtime with wasmtime's async support:
+//! the run is a future raced against its deadline and its stop signal, and
+//! computing code yields at every epoch tick, so a run ends on time whatever
+//! the plugin does (see [`run`]).
 
-pub(crate) mod bindings;
 pub mod compile_cache;
 mod limits;
 pub mod output;
+mod run;
+mod wasi;
+pub(crate) mod world;
 
 pub use crate::capabilities::http::{Fault, HttpScript, ScriptedAnswer};
 pub use limits::Limits;
+pub use run::{Descriptor, ParamSpec, Report, RunEnv, RunOutput, RunRequest, Stop};
 
-use crate::actor::Actor;
+use crate::capabilities::http::transport::Network;
 use crate::capabilities::HostContext;
 use crate::error::{Error, Result};
-use crate::plugins::capability::Capability;
-use crate::time::Timestamp;
-use bindings::{Action, ActionPre};
-use limits::{MemoryLimiter, Ticker};
-use output::{Capture, RunLog, Stream};
-use rusqlite::Connection;
+use limits::{RunLimiter, Ticker};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use world::{Action, ActionPre};
 
-/// What a plugin says it is (its `describe` export).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Descriptor {
-    /// Id, matching its manifest.
-    pub id: String,
-    /// Name for people.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// What it does.
-    pub description: String,
-    /// The parameters it takes.
-    pub params: Vec<ParamSpec>,
-}
-
-/// One parameter of an action.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ParamSpec {
-    /// Name.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-    /// Value used when not given.
-    pub default: Option<String>,
-    /// Whether it must be given.
-    pub required: bool,
-}
-
-/// What a successful run reported.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Report {
-    /// Rows looked at.
-    pub examined: u64,
-    /// Rows changed.
-    pub changed: u64,
-    /// Rows left alone.
-    pub skipped: u64,
-    /// For a person reading the history.
-    pub summary: String,
-}
-
-/// Everything a run needs. The connection is inside the transaction the
-/// caller will commit or roll back, except for import runs, whose unit of
-/// atomicity is each school's file.
-pub struct RunRequest {
-    /// The plugin's id, for the log and for audit rows.
-    pub plugin_id: String,
-    /// The connection every host call of the run uses.
-    pub conn: Connection,
-    /// What the plugin may do.
-    pub grant: Vec<Capability>,
-    /// Parameters, already checked against the descriptor.
-    pub params: Vec<(String, String)>,
-    /// Limits.
-    pub limits: Limits,
-    /// When the run started (the plugin's only clock).
-    pub started_at: Timestamp,
-    /// Who the run acts as.
-    pub actor: Actor,
-    /// Where credentials the plugin names come from.
-    pub secrets: crate::secrets::Secrets,
-    /// Told about each import file as it ends.
-    pub progress: Option<crate::import::Progress>,
-    /// Set to stop the run early (a task's "stop existing" overlap policy,
-    /// a daemon shutting down).
-    pub stop: Option<Arc<AtomicBool>>,
-    /// Scripted answers to its HTTP requests instead of the network (tests).
-    pub http_script: Option<HttpScript>,
-}
-
-/// How a run ended: the report or why it failed, its log, and the
-/// connection handed back for commit or rollback.
-pub struct RunOutput {
-    /// The report, or a message saying why the run failed.
-    pub outcome: std::result::Result<Report, String>,
-    /// The captured log.
-    pub log: String,
-    /// The run's connection, still inside its transaction.
-    pub conn: Connection,
-}
+/// Runs this engine keeps in progress at once (every scheduled task, person
+/// and test in the process together); a run beyond it fails to start with a
+/// message saying so, rather than taking memory without bound.
+const MAX_CONCURRENT_RUNS: u32 = 64;
 
 /// A loaded plugin: compiled, linked and checked against the `action` world.
 /// Cheap to clone.
@@ -135,9 +62,7 @@ impl Plugin {
 pub(crate) struct RunState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limiter: MemoryLimiter,
-    timed_out: bool,
-    stopped: bool,
+    limiter: RunLimiter,
     pub(crate) host: HostContext,
 }
 
@@ -157,6 +82,8 @@ pub struct Engine {
     cache_dir: Option<PathBuf>,
     loaded: Mutex<HashMap<String, Plugin>>,
     ticker: Ticker,
+    network: Arc<Network>,
+    runtime: tokio::runtime::Runtime,
 }
 
 /// sha256 of some bytes, hex.
@@ -167,25 +94,62 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The pooling allocator's limits: instances, memories, tables and fiber
+/// stacks for [`MAX_CONCURRENT_RUNS`] runs. Slots are reserved address
+/// space, not memory; each run's real use is held to its own budget by the
+/// run's limiter.
+fn pooling() -> PoolingAllocationConfig {
+    let runs = MAX_CONCURRENT_RUNS;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(runs)
+        .total_core_instances(runs * 16)
+        .total_memories(runs * 4)
+        .total_tables(runs * 8)
+        .total_stacks(runs)
+        .max_memories_per_module(4)
+        .max_tables_per_module(8)
+        .table_elements(100_000);
+    pool
+}
+
 impl Engine {
     /// An engine caching compiled code in `cache_dir` (see
     /// [`compile_cache::default_dir`]); `None` compiles in memory only.
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Engine> {
         let mut config = wasmtime::Config::new();
-        config.wasm_component_model(true).epoch_interruption(true);
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
         let engine = wasmtime::Engine::new(&config).map_err(internal)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(internal)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
         Action::add_to_linker::<RunState, HasSelf<HostContext>>(&mut linker, |s| &mut s.host)
             .map_err(internal)?;
         let ticker = Ticker::start(&engine);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("b2b-engine")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io(format!("the plugin engine could not start: {e}")))?;
+        let network = Arc::new(Network::new().map_err(Error::Io)?);
         Ok(Engine {
             engine,
             linker,
             cache_dir,
             loaded: Mutex::new(HashMap::new()),
             ticker,
+            network,
+            runtime,
         })
+    }
+
+    /// Runs a future of this engine (a run, a `describe`) to its end from a
+    /// thread that is not itself running async code: the CLI, a scheduled
+    /// task's thread, a test.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
     }
 
     /// Loads a plugin from its wasm bytes, reusing one loaded before. A file
@@ -224,11 +188,12 @@ impl Engine {
 
     fn wrong_world(&self, component: &Component, e: wasmtime::Error) -> Error {
         let ty = component.component_type();
+        // The names come from the file, so they are shown escaped.
         let names = |items: Vec<String>| {
             if items.is_empty() {
                 "nothing".to_string()
             } else {
-                items.join(", ")
+                crate::text::capped(&items.join(", "), 4 << 10)
             }
         };
         let imports = names(
@@ -242,160 +207,35 @@ impl Engine {
                 .collect(),
         );
         Error::Refused(format!(
-            "this component is not a B2B action for this host: {e:#}.\n  \
+            "this component is not a B2B action for this host: {}.\n  \
              It imports: {imports}\n  It exports: {exports}\n  \
              This host offers the world `b2b:plugin/action@0.1.0`: it provides b2b:plugin/{{types, log, settings, \
-             conflicts, students, files, cache}}@0.1.0 and WASI 0.2 (with nothing granted), and expects the exports \
-             `describe` and `run`. Build the plugin against wit/b2b.wit of this release."
+             conflicts, students, files, cache, http, incoming}}@0.1.0 and WASI 0.2 (with nothing granted), and \
+             expects the exports `describe` and `run`. Build the plugin against wit/b2b.wit of this release.",
+            crate::text::capped(&format!("{e:#}"), 4 << 10)
         ))
     }
 
-    /// The plugin's descriptor, asked once per loaded plugin.
-    pub fn describe(&self, plugin: &Plugin) -> Result<Descriptor> {
-        if let Some(d) = plugin.0.descriptor.get() {
-            return Ok(d.clone());
-        }
-        let limits = Limits {
-            time: std::time::Duration::from_secs(10),
-            memory_bytes: 64 << 20,
-            log_bytes: 16 << 10,
-        };
-        let host = HostContext::new(
-            None,
-            Vec::new(),
-            RunLog::new("describe", limits.log_bytes),
-            0,
-            Actor::system(),
-            None,
-        );
-        let mut store = self.store(host, &limits, None);
-        let descriptor = plugin
-            .0
-            .pre
-            .instantiate(&mut store)
-            .and_then(|action| action.call_describe(&mut store))
-            .map(Descriptor::from)
-            .map_err(|e| {
-                Error::ActionFailed(format!(
-                    "its `describe` export failed: {}",
-                    failure_message(&store, &e)
-                ))
-            })?;
-        Ok(plugin.0.descriptor.get_or_init(|| descriptor).clone())
-    }
-
-    /// Runs a plugin once in a fresh store. Never panics on a misbehaving
-    /// plugin: a trap, a limit or an error it returns becomes `outcome: Err`.
-    pub fn run(&self, plugin: &Plugin, req: RunRequest) -> RunOutput {
-        let log = RunLog::new(&req.plugin_id, req.limits.log_bytes);
-        let mut host = HostContext::new(
-            Some(req.conn),
-            req.grant,
-            log.clone(),
-            req.started_at,
-            req.actor,
-            Some(req.secrets),
-        );
-        host.set_progress(req.progress);
-        host.set_http_script(req.http_script);
-        let mut store = self.store(host, &req.limits, req.stop.clone());
-        let _ticking = self.ticker.ticking();
-        let result = plugin
-            .0
-            .pre
-            .instantiate(&mut store)
-            .and_then(|action: Action| action.call_run(&mut store, &req.params));
-        let outcome = match result {
-            Ok(Ok(report)) => Ok(Report::from(report)),
-            Ok(Err(e)) => Err(format!(
-                "the plugin stopped with an error: {}",
-                crate::capabilities::describe_error(&e)
-            )),
-            Err(e) => Err(failure_message(&store, &e)),
-        };
-        let why = outcome
-            .as_ref()
-            .err()
-            .map_or("the plugin returned without finishing it", String::as_str);
-        let conn = store
-            .into_data()
-            .host
-            .finish(why)
-            .expect("a run always has a connection");
-        RunOutput {
-            outcome,
-            log: log.contents(),
-            conn,
-        }
-    }
-
+    /// A fresh store for one run or `describe`: its WASI, its memory budget,
+    /// and an epoch callback that makes computing code yield at every tick,
+    /// so the run's deadline and stop signal are seen within a tick.
     fn store(
         &self,
         host: HostContext,
-        limits: &Limits,
-        stop: Option<Arc<AtomicBool>>,
+        memory_bytes: usize,
+        started_at: crate::time::Timestamp,
     ) -> Store<RunState> {
-        let mut wasi = WasiCtx::builder();
-        wasi.stdout(Capture::new(host.log(), Stream::Stdout))
-            .stderr(Capture::new(host.log(), Stream::Stderr));
         let state = RunState {
-            wasi: wasi.build(),
+            wasi: wasi::context(host.log(), started_at),
             table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(limits.memory_bytes),
-            timed_out: false,
-            stopped: false,
+            limiter: RunLimiter::new(memory_bytes),
             host,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let deadline = Instant::now() + limits.time;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |mut ctx| {
-            if stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
-                ctx.data_mut().stopped = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else if Instant::now() >= deadline {
-                ctx.data_mut().timed_out = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Continue(1))
-            }
-        });
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         store
-    }
-}
-
-/// Turns a trap into a sentence: which limit was hit, or what crashed with
-/// the plugin's last words from stderr.
-fn failure_message(store: &Store<RunState>, e: &wasmtime::Error) -> String {
-    let state = store.data();
-    if state.stopped {
-        return "stopped on request before it finished".to_string();
-    }
-    if state.timed_out {
-        return "stopped: it ran past its time limit".to_string();
-    }
-    if state.limiter.hit {
-        return format!(
-            "stopped: it tried to use more than its memory limit of {} MiB (plugins.memory_mb)",
-            state.limiter_cap_mib()
-        );
-    }
-    let trap = e
-        .downcast_ref::<Trap>()
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| format!("{e:#}"));
-    let last_words = state.host.log().tail("stderr", 3).join(" / ");
-    if last_words.is_empty() {
-        format!("the plugin crashed: {trap}")
-    } else {
-        format!("the plugin crashed: {trap}; its last output: {last_words}")
-    }
-}
-
-impl RunState {
-    fn limiter_cap_mib(&self) -> usize {
-        self.limiter.cap() >> 20
     }
 }
 
@@ -419,36 +259,4 @@ fn check_header(wasm: &[u8]) -> Result<()> {
 
 fn internal(e: wasmtime::Error) -> Error {
     Error::Io(format!("the plugin engine could not start: {e:#}"))
-}
-
-impl From<bindings::Descriptor> for Descriptor {
-    fn from(d: bindings::Descriptor) -> Self {
-        Descriptor {
-            id: d.id,
-            name: d.name,
-            version: d.version,
-            description: d.description,
-            params: d
-                .params
-                .into_iter()
-                .map(|p| ParamSpec {
-                    name: p.name,
-                    description: p.description,
-                    default: p.default,
-                    required: p.required,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<bindings::Report> for Report {
-    fn from(r: bindings::Report) -> Self {
-        Report {
-            examined: r.examined,
-            changed: r.changed,
-            skipped: r.skipped,
-            summary: r.summary,
-        }
-    }
 }

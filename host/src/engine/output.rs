@@ -4,6 +4,12 @@
 //! When the cap is reached further output is dropped and counted rather than
 //! failing the run: a chatty plugin should not lose its work, and a plugin
 //! that only floods output is still stopped by the time limit.
+//!
+//! Every line is made safe to show as it is written ([`crate::text::shown`]):
+//! a plugin's newline or escape sequence cannot forge a host line such as
+//! `DENIED`, or rewrite a terminal. And every secret the run's requests
+//! carried is replaced by `[redacted]`, in case a server echoed it back and
+//! the plugin passed it on.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -22,7 +28,12 @@ struct Buffer {
     dropped: u64,
     /// Unfinished last line per stream (stdout, stderr), so lines are tagged whole.
     pending: [Vec<u8>; 2],
+    /// Values never to be kept: the secrets this run's requests carried.
+    secrets: Vec<String>,
 }
+
+/// What replaces a secret in anything a plugin hands back.
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// A run's log. Clones share the same buffer.
 #[derive(Debug, Clone)]
@@ -41,11 +52,12 @@ impl RunLog {
     /// An empty log for one run of `plugin`, keeping at most `cap` bytes.
     pub fn new(plugin: &str, cap: usize) -> Self {
         RunLog(Arc::new(Mutex::new(Buffer {
-            plugin: plugin.to_string(),
+            plugin: crate::text::shown(plugin).into_owned(),
             text: String::new(),
             cap,
             dropped: 0,
             pending: [Vec::new(), Vec::new()],
+            secrets: Vec::new(),
         })))
     }
 
@@ -57,6 +69,34 @@ impl RunLog {
     /// Appends one line with a tag such as `INFO` or `stdout`.
     pub fn line(&self, tag: &str, message: &str) {
         self.lock().push(tag, message);
+    }
+
+    /// From now on, replaces `secret` wherever it appears in the log or in
+    /// what [`RunLog::redacted`] is given.
+    pub(crate) fn redact(&self, secret: &str) {
+        let mut buf = self.lock();
+        if !secret.is_empty() && !buf.secrets.iter().any(|s| s == secret) {
+            buf.secrets.push(secret.to_string());
+        }
+    }
+
+    /// `text` with every secret of this run replaced by [`REDACTED`].
+    pub(crate) fn redacted(&self, text: &str) -> String {
+        redact_all(&self.lock().secrets, text)
+    }
+
+    /// `bytes` with every secret of this run replaced by [`REDACTED`]: for
+    /// transferred data the host stores.
+    pub(crate) fn redacted_bytes<'a>(&self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        let buf = self.lock();
+        let mut out = std::borrow::Cow::Borrowed(bytes);
+        for secret in &buf.secrets {
+            let needle = secret.as_bytes();
+            if out.windows(needle.len()).any(|w| w == needle) {
+                out = std::borrow::Cow::Owned(replace_bytes(&out, needle, REDACTED.as_bytes()));
+            }
+        }
+        out
     }
 
     /// Appends raw guest output, tagging each complete line.
@@ -114,8 +154,27 @@ impl RunLog {
     }
 }
 
+fn redact_all(secrets: &[String], text: &str) -> String {
+    secrets.iter().fold(text.to_string(), |text, secret| {
+        text.replace(secret.as_str(), REDACTED)
+    })
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(with);
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 impl Buffer {
     fn push(&mut self, tag: &str, message: &str) {
+        let message = redact_all(&self.secrets, &crate::text::shown(message));
         let line = format!("{} {tag}: {message}\n", self.plugin);
         if self.text.len() + line.len() > self.cap {
             self.dropped += line.len() as u64;
@@ -219,6 +278,23 @@ mod tests {
         assert_eq!(
             log.contents(),
             "demo stdout: hello\ndemo INFO: note\ndemo stdout: wor\n"
+        );
+    }
+
+    #[test]
+    fn a_plugin_cannot_forge_lines_or_keep_a_secret() {
+        let log = RunLog::new("p", 1024);
+        log.redact("tok-123");
+        log.line("INFO", "ok\np DENIED: forged \x1b[2K");
+        log.output(Stream::Stderr, b"echoed Bearer tok-123\r\n");
+        assert_eq!(
+            log.contents(),
+            "p INFO: ok\\np DENIED: forged \\u{1b}[2K\np stderr: echoed Bearer [redacted]\\r\n"
+        );
+        assert_eq!(log.redacted("a tok-123 b"), "a [redacted] b");
+        assert_eq!(
+            &*log.redacted_bytes(b"xtok-123tok-123y"),
+            b"x[redacted][redacted]y"
         );
     }
 

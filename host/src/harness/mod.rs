@@ -265,7 +265,10 @@ fn run_once(
     path: &Path,
 ) -> Result<(Outcome, String)> {
     let options = RunOptions {
-        http_script: Some(fixture.http_script(path.parent().unwrap_or(Path::new(".")))?),
+        env: crate::engine::RunEnv {
+            http_script: Some(fixture.http_script(path.parent().unwrap_or(Path::new(".")))?),
+            ..Default::default()
+        },
         ..RunOptions::default()
     };
     let params = fixture.params()?;

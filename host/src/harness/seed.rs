@@ -26,7 +26,7 @@ pub(super) struct Seeded {
 pub(super) fn seed(svc: &Service, fixture: &Fixture) -> Result<Seeded> {
     let secrets = Secrets::for_db(svc.db().path());
     for (name, value) in &fixture.secrets {
-        secrets.set(name, value)?;
+        secrets.set(name, value, None)?;
     }
     let actor = Actor::named("harness");
     in_transaction(svc.conn(), |conn| {

@@ -28,6 +28,14 @@ use std::io::Write;
 /// The most students one file may carry: far above any school, it stops a
 /// runaway plugin from exhausting the host's memory.
 const MAX_STUDENTS_PER_FILE: usize = 100_000;
+/// The most files one run may have open at once (a school each).
+const MAX_OPEN_FILES: usize = 64;
+/// The most bytes of transferred data one file may store (before
+/// compression): far above a school's roll with every include.
+const MAX_PAYLOAD_BYTES: u64 = 512 << 20;
+/// The most bytes of incoming students the host holds for one run's open
+/// files together, until each is applied.
+const MAX_HELD_BYTES: usize = 1 << 30;
 
 /// A carer as the source sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +66,20 @@ pub struct IncomingStudent {
 }
 
 impl IncomingStudent {
+    /// Roughly how many bytes the host holds for this student, to bound
+    /// what a run can make it keep in memory.
+    fn approx_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let items: usize = self.items.iter().map(|(k, v)| 48 + k.len() + text(v)).sum();
+        let contacts: usize = self
+            .contacts
+            .iter()
+            .flatten()
+            .map(|c| 96 + text(&c.name) + text(&c.relationship) + text(&c.phone) + text(&c.email))
+            .sum();
+        96 + self.source_id.len() + text(&self.upi) + items + contacts
+    }
+
     /// The value sent for an item, if any.
     pub fn item(&self, key: &str) -> Option<&str> {
         self.items
@@ -67,13 +89,76 @@ impl IncomingStudent {
     }
 }
 
+/// A school as its source describes it, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSchool {
+    /// The source's id, e.g. Wonde's `A1234567890`.
+    pub source_id: String,
+    /// Name.
+    pub name: String,
+    /// URN.
+    pub urn: Option<i64>,
+    /// LA code.
+    pub la_code: Option<String>,
+    /// Establishment number.
+    pub establishment_number: Option<String>,
+    /// The API domain that serves the school.
+    pub region_domain: Option<String>,
+}
+
+impl SourceSchool {
+    fn as_new(&self) -> schools::NewSchool<'_> {
+        schools::NewSchool {
+            wonde_id: &self.source_id,
+            name: &self.name,
+            urn: self.urn,
+            la_code: self.la_code.as_deref(),
+            establishment_number: self.establishment_number.as_deref(),
+            region_domain: self.region_domain.as_deref(),
+        }
+    }
+}
+
+/// What the host holds about a school the source listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolState {
+    /// When its last successful import started (none: never).
+    pub last_success: Option<Timestamp>,
+    /// False when the LA stopped importing it.
+    pub active: bool,
+}
+
 /// A file being transferred.
 struct PendingFile {
     school: schools::School,
+    /// The source's description, applied with the file.
+    described: Option<SourceSchool>,
     began_at: Timestamp,
     students: Vec<IncomingStudent>,
+    /// Roughly how many bytes `students` holds.
+    held_bytes: usize,
     deletions: Vec<String>,
     payload: GzEncoder<Vec<u8>>,
+    payload_bytes: u64,
+}
+
+/// A file a run ended, for the run's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndedFile {
+    /// The file's id.
+    pub id: i64,
+    /// Its school's name.
+    pub school: String,
+}
+
+/// The files a run ended: the applied ones are kept whatever becomes of
+/// the run, since each is applied in its own transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ended {
+    /// Applied and completed.
+    pub applied: Vec<EndedFile>,
+    /// Marked failed; nothing of them applied.
+    pub failed: Vec<EndedFile>,
 }
 
 /// A school's transfer as it ends, for a progress display.
@@ -91,22 +176,64 @@ pub struct FileEvent {
 pub type Progress = std::sync::Arc<dyn Fn(&FileEvent) + Send + Sync>;
 
 /// The files an import run has open.
+///
+/// Nothing the run does outside a finished file survives a failed run:
+/// `sync_schools` only remembers what the source said, and a school's held
+/// details are refreshed inside its file's transaction. The one write that
+/// stands whatever happens is a file's record (and, for a school the LA has
+/// never seen, the school it names), so a failure is never invisible.
 #[derive(Default)]
 pub struct Session {
     files: HashMap<i64, PendingFile>,
+    described: HashMap<String, SourceSchool>,
+    held_bytes: usize,
     progress: Option<Progress>,
+    ended: Ended,
 }
 
 impl Session {
     /// A session that reports each file as it ends.
     pub fn with_progress(progress: Option<Progress>) -> Session {
         Session {
-            files: HashMap::new(),
             progress,
+            ..Session::default()
         }
     }
 
-    fn report(&self, school: &schools::School, completed: bool, students: usize) {
+    /// The files the run ended so far.
+    pub fn ended(&self) -> Ended {
+        self.ended.clone()
+    }
+
+    /// Remembers what the source says of its schools and returns what the
+    /// host holds of each, in the same order. Writes nothing.
+    pub fn sync_schools(
+        &mut self,
+        conn: &Connection,
+        list: Vec<SourceSchool>,
+    ) -> Result<Vec<SchoolState>> {
+        let mut states = Vec::with_capacity(list.len());
+        for school in list {
+            let held = schools::find_by_source_id(conn, &school.source_id)?;
+            states.push(SchoolState {
+                last_success: held.as_ref().and_then(|s| s.last_success_at),
+                active: held.as_ref().is_none_or(|s| s.active),
+            });
+            self.described.insert(school.source_id.clone(), school);
+        }
+        Ok(states)
+    }
+
+    fn report(&mut self, file: i64, school: &schools::School, completed: bool, students: usize) {
+        let ended = EndedFile {
+            id: file,
+            school: school.name.clone(),
+        };
+        if completed {
+            self.ended.applied.push(ended);
+        } else {
+            self.ended.failed.push(ended);
+        }
         if let Some(progress) = &self.progress {
             let status = if completed {
                 Status::Completed
@@ -121,19 +248,41 @@ impl Session {
         }
     }
 
-    /// Starts a file for a school named by its source id.
+    /// Starts a file for a school named by its source id: one the LA holds,
+    /// or one the source listed in this run (which is then added, so that
+    /// the file's record can name it).
     pub fn begin(&mut self, conn: &Connection, source_id: &str, full: bool) -> Result<i64> {
-        let school = schools::by_source_id(conn, source_id)?;
-        let id = files::begin(conn, school.id, full)?;
+        if self.files.len() >= MAX_OPEN_FILES {
+            return Err(Error::invalid(format!(
+                "a run may have at most {MAX_OPEN_FILES} files open at once; finish or fail one first"
+            )));
+        }
+        let described = self.described.get(source_id).cloned();
+        let (school, id) = crate::storage::in_transaction(conn, |tx| {
+            let school = match (schools::find_by_source_id(tx, source_id)?, &described) {
+                (Some(school), _) => school,
+                (None, Some(new)) => schools::upsert(tx, &new.as_new())?,
+                (None, None) => {
+                    return Err(Error::not_found(format!(
+                        "no school with source id `{source_id}`: list it in sync-schools first"
+                    )))
+                }
+            };
+            let id = files::begin(tx, school.id, full)?;
+            Ok((school, id))
+        })?;
         let payload = GzEncoder::new(Vec::new(), Compression::fast());
         self.files.insert(
             id,
             PendingFile {
                 school,
+                described,
                 began_at: time::now(),
                 students: Vec::new(),
+                held_bytes: 0,
                 deletions: Vec::new(),
                 payload,
+                payload_bytes: 0,
             },
         );
         Ok(id)
@@ -149,7 +298,15 @@ impl Session {
 
     /// Appends transferred bytes to the file's payload.
     pub fn store(&mut self, file: i64, chunk: &[u8]) -> Result<()> {
-        self.pending(file)?.payload.write_all(chunk)?;
+        let pending = self.pending(file)?;
+        pending.payload_bytes += chunk.len() as u64;
+        if pending.payload_bytes > MAX_PAYLOAD_BYTES {
+            return Err(Error::invalid(format!(
+                "a file may store at most {} MiB of transferred data",
+                MAX_PAYLOAD_BYTES >> 20
+            )));
+        }
+        pending.payload.write_all(chunk)?;
         Ok(())
     }
 
@@ -160,6 +317,13 @@ impl Session {
                 items::lookup(key)?;
             }
         }
+        let bytes: usize = students.iter().map(IncomingStudent::approx_bytes).sum();
+        if self.held_bytes + bytes > MAX_HELD_BYTES {
+            return Err(Error::invalid(format!(
+                "the run's open files may hold at most {} MiB of incoming students; finish a file before submitting more",
+                MAX_HELD_BYTES >> 20
+            )));
+        }
         let pending = self.pending(file)?;
         if pending.students.len() + students.len() > MAX_STUDENTS_PER_FILE {
             return Err(Error::invalid(format!(
@@ -167,24 +331,43 @@ impl Session {
             )));
         }
         pending.students.extend(students);
+        pending.held_bytes += bytes;
+        self.held_bytes += bytes;
         Ok(())
     }
 
     /// Records students deleted at the source.
     pub fn deleted(&mut self, file: i64, source_ids: Vec<String>) -> Result<()> {
-        self.pending(file)?.deletions.extend(source_ids);
+        let pending = self.pending(file)?;
+        if pending.deletions.len() + source_ids.len() > MAX_STUDENTS_PER_FILE {
+            return Err(Error::invalid(format!(
+                "a file may record at most {MAX_STUDENTS_PER_FILE} deletions"
+            )));
+        }
+        pending.deletions.extend(source_ids);
         Ok(())
+    }
+
+    /// Takes an open file out of the session.
+    fn take(&mut self, file: i64) -> Result<PendingFile> {
+        self.pending(file)?;
+        let pending = self.files.remove(&file).expect("checked above");
+        self.held_bytes -= pending.held_bytes;
+        Ok(pending)
     }
 
     /// Applies a file in one transaction and marks it completed; when
     /// applying fails the file is marked failed and nothing of it is applied.
     pub fn finish(&mut self, conn: &Connection, file: i64, actor: &Actor) -> Result<Outcome> {
-        self.pending(file)?;
-        let pending = self.files.remove(&file).expect("checked above");
+        let pending = self.take(file)?;
         let payload = pending.payload.finish()?;
         files::set_status(conn, file, Status::Processing)?;
         let applied = crate::storage::in_transaction(conn, |tx| {
-            let ctx = apply::Context::load(tx, &pending.school, actor)?;
+            let school = match &pending.described {
+                Some(described) => schools::upsert(tx, &described.as_new())?,
+                None => pending.school.clone(),
+            };
+            let ctx = apply::Context::load(tx, &school, actor)?;
             let outcome = apply::apply(tx, &ctx, file, &pending.students, &pending.deletions)?;
             let summary = serde_json::to_string(&outcome).expect("counts serialise");
             let warnings = (!outcome.warnings.is_empty()).then(|| outcome.warnings.join("\n"));
@@ -205,15 +388,19 @@ impl Session {
                 format!("applying the transfer failed, so nothing from it was applied: {e}");
             failed(conn, file, &payload, pending.students.len(), &reason)?;
         }
-        self.report(&pending.school, applied.is_ok(), pending.students.len());
+        self.report(
+            file,
+            &pending.school,
+            applied.is_ok(),
+            pending.students.len(),
+        );
         applied
     }
 
     /// Marks a file failed with a reason; nothing from it is applied.
     pub fn fail(&mut self, conn: &Connection, file: i64, reason: &str) -> Result<()> {
-        self.pending(file)?;
-        let pending = self.files.remove(&file).expect("checked above");
-        self.report(&pending.school, false, pending.students.len());
+        let pending = self.take(file)?;
+        self.report(file, &pending.school, false, pending.students.len());
         let payload = pending.payload.finish()?;
         failed(conn, file, &payload, pending.students.len(), reason)
     }

@@ -13,7 +13,7 @@ mod runner;
 pub mod trigger;
 
 use crate::actor::Actor;
-use crate::engine::Engine;
+use crate::engine::{Engine, Stop};
 use crate::error::Result;
 use crate::storage::tasks::{self, Overlap, RunStatus, Task};
 use crate::storage::{in_transaction, Db};
@@ -50,7 +50,7 @@ impl Clock for SystemClock {
 /// A run in progress in this process.
 struct Active {
     task_id: i64,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     handle: JoinHandle<()>,
 }
 
@@ -282,13 +282,13 @@ impl Scheduler {
     }
 
     fn spawn(&self, task: Task, run: i64) {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Stop::default();
         let job = runner::Job {
             db: self.db.clone(),
             engine: Arc::clone(&self.engine),
             task: task.clone(),
             run,
-            stop: Arc::clone(&stop),
+            stop: stop.clone(),
             shutting_down: Arc::clone(&self.shutting_down),
         };
         let wake = Arc::clone(&self.wake);
@@ -321,7 +321,7 @@ impl Scheduler {
             .values()
             .filter(|a| a.task_id == task_id)
         {
-            a.stop.store(true, Ordering::Relaxed);
+            a.stop.stop();
         }
     }
 
@@ -372,7 +372,7 @@ impl Scheduler {
             .unwrap_or_else(|e| e.into_inner())
             .values()
         {
-            a.stop.store(true, Ordering::Relaxed);
+            a.stop.stop();
         }
         self.wait_idle(Duration::from_secs(10));
     }

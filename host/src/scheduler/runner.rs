@@ -2,7 +2,7 @@
 //! task's time limit, each recorded as an action run of the task run.
 
 use crate::actor::Actor;
-use crate::engine::Engine;
+use crate::engine::{Engine, RunEnv, Stop};
 use crate::service::{RunOptions, Service};
 use crate::storage::tasks::{self, OnFailure, RunStatus, Task};
 use crate::storage::{defaults, Db};
@@ -16,7 +16,7 @@ pub(super) struct Job {
     pub(super) engine: Arc<Engine>,
     pub(super) task: Task,
     pub(super) run: i64,
-    pub(super) stop: Arc<AtomicBool>,
+    pub(super) stop: Stop,
     pub(super) shutting_down: Arc<AtomicBool>,
 }
 
@@ -50,10 +50,12 @@ impl Job {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let options = RunOptions {
-                stop: Some(Arc::clone(&self.stop)),
+                env: RunEnv {
+                    stop: self.stop.clone(),
+                    ..RunEnv::default()
+                },
                 time_limit: Some(deadline.saturating_duration_since(Instant::now())),
                 task_run: Some(self.run),
-                ..RunOptions::default()
             };
             let failure = match svc.run_action_with(&action.plugin, &params, options) {
                 Ok(result) => result.outcome.err().map(|e| {
@@ -93,7 +95,7 @@ impl Job {
     /// Whether the run must end now, and how: stopped by a newer run or by
     /// the host shutting down, or past the task's time limit.
     fn cut_short(&self, deadline: Instant) -> Option<(RunStatus, String)> {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.stop.is_stopped() {
             return Some(if self.shutting_down.load(Ordering::Relaxed) {
                 (
                     RunStatus::Interrupted,

@@ -1,29 +1,27 @@
-//! Running an action plugin: checks, the run's transaction, its record.
+//! Running an action plugin: checks, its record, and what of it is kept.
 
 use super::Service;
 use crate::actor::Actor;
-use crate::engine::{Descriptor, Limits, Report, RunRequest};
+use crate::engine::{Descriptor, Limits, Report, RunEnv, RunOutput, RunRequest};
 use crate::error::{Error, Result};
+use crate::import;
 use crate::plugins::capability::Capability;
 use crate::secrets::Secrets;
+use crate::staged::{Applied, Staged};
 use crate::storage::{defaults, runs};
 use crate::time;
+use rusqlite::Connection;
 use std::time::Duration;
 
 /// How to run an action, beyond its parameters.
 #[derive(Clone, Default)]
 pub struct RunOptions {
-    /// Told about each import file as it ends.
-    pub progress: Option<crate::import::Progress>,
-    /// Set to stop the run early.
-    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// How the run is watched, stopped and (in tests) answered.
+    pub env: RunEnv,
     /// A shorter time limit than `plugins.time_limit_secs` (a task's).
     pub time_limit: Option<Duration>,
     /// The task run this action run is part of.
     pub task_run: Option<i64>,
-    /// Scripted answers to the run's HTTP requests instead of the network
-    /// (the plugin test harness).
-    pub http_script: Option<crate::engine::HttpScript>,
 }
 
 /// What a run did.
@@ -33,18 +31,44 @@ pub struct ActionResult {
     pub run_id: i64,
     /// The plugin run.
     pub plugin_id: String,
-    /// The report, or why it failed (its changes were then rolled back).
+    /// The report, or why it failed and what of it was kept.
     pub outcome: std::result::Result<Report, String>,
+    /// What its staged writes did when they were applied (nothing for a
+    /// failed run).
+    pub applied: Applied,
+    /// The import files it ended: each applied or failed on its own.
+    pub files: import::Ended,
     /// The captured log.
     pub log: String,
 }
 
+/// Marks a run failed if the code between its start and its record is left
+/// by a panic, so no run stays `running` for ever.
+struct Recorded<'a> {
+    conn: &'a Connection,
+    run_id: i64,
+    done: bool,
+}
+
+impl Drop for Recorded<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let failed = runs::Outcome::Failed {
+                error: "the host failed while running it; nothing it did was kept".into(),
+            };
+            // The panic that brought us here is what gets reported.
+            let _ = runs::finish(self.conn, self.run_id, &failed, "");
+        }
+    }
+}
+
 impl Service {
-    /// Runs an action with parameters `name=value`. The whole run is one
-    /// transaction: it commits when the plugin reports success and rolls
-    /// back on any failure (an error, a trap, a limit). A failed run is not
-    /// an `Err` here: it is recorded and returned in `outcome`; `Err` means
-    /// the run could not start (unknown plugin, bad parameter, changed wasm).
+    /// Runs an action with parameters `name=value`. What the plugin writes
+    /// is staged and applied in one short transaction when it reports
+    /// success; any failure (an error, a trap, a limit, a stop) drops it, so
+    /// only the import files it finished remain. A failed run is not an
+    /// `Err` here: it is recorded and returned in `outcome`; `Err` means the
+    /// run could not start (unknown plugin, bad parameter, changed wasm).
     pub fn run_action(&self, plugin_id: &str, params: &[(String, String)]) -> Result<ActionResult> {
         self.run_action_with(plugin_id, params, RunOptions::default())
     }
@@ -65,7 +89,11 @@ impl Service {
         if let Some(time) = options.time_limit {
             limits.time = limits.time.min(time);
         }
+        let grant = Capability::parse_all(&record.granted)?;
+        let run_conn = self.db.connect()?;
         let params_json = serde_json::to_string(&params).expect("pairs of strings serialise");
+        // Everything that can refuse the run is above; from here it is
+        // recorded, and `Recorded` sees that it is finished.
         let run_id = runs::start(
             &self.conn,
             &record.id,
@@ -74,16 +102,19 @@ impl Service {
             self.actor.as_str(),
             options.task_run,
         )?;
-
-        let grant = Capability::parse_all(&record.granted)?;
-        // An import commits school by school (each file is its own
-        // transaction); every other action is one transaction.
-        let whole_run_tx = !grant.contains(&Capability::Import);
-        let run_conn = self.db.connect()?;
-        if whole_run_tx {
-            run_conn.execute_batch("BEGIN IMMEDIATE")?;
-        }
-        let output = engine.run(
+        let mut recorded = Recorded {
+            conn: &self.conn,
+            run_id,
+            done: false,
+        };
+        let actor = Actor::plugin_run(&record.id, run_id);
+        let RunOutput {
+            outcome,
+            log,
+            conn,
+            staged,
+            files,
+        } = engine.run(
             &plugin,
             RunRequest {
                 plugin_id: record.id.clone(),
@@ -92,27 +123,12 @@ impl Service {
                 params,
                 limits,
                 started_at: time::now(),
-                actor: Actor::plugin_run(&record.id, run_id),
+                actor: actor.clone(),
                 secrets: Secrets::for_db(self.db.path()),
-                progress: options.progress,
-                stop: options.stop,
-                http_script: options.http_script,
+                env: options.env,
             },
         );
-        let outcome = match output.outcome {
-            Ok(report) if !whole_run_tx => Ok(report),
-            Ok(report) => output
-                .conn
-                .execute_batch("COMMIT")
-                .map(|_| report)
-                .map_err(|e| format!("the run's changes could not be saved: {e}")),
-            Err(e) => Err(e),
-        };
-        if outcome.is_err() && whole_run_tx {
-            // Nothing the run did may remain. Rollback only fails when there
-            // is no transaction left, which means nothing is pending.
-            let _ = output.conn.execute_batch("ROLLBACK");
-        }
+        let (outcome, applied) = settle(outcome, staged, &conn, &files, &actor);
         let stored = match &outcome {
             Ok(r) => runs::Outcome::Succeeded {
                 counts: runs::Counts {
@@ -124,12 +140,15 @@ impl Service {
             },
             Err(e) => runs::Outcome::Failed { error: e.clone() },
         };
-        runs::finish(&self.conn, run_id, &stored, &output.log)?;
+        runs::finish(&self.conn, run_id, &stored, &log)?;
+        recorded.done = true;
         Ok(ActionResult {
             run_id,
             plugin_id: record.id,
             outcome,
-            log: output.log,
+            applied,
+            files,
+            log,
         })
     }
 
@@ -139,7 +158,50 @@ impl Service {
             time: Duration::from_secs(int("plugins.time_limit_secs")? as u64),
             memory_bytes: (int("plugins.memory_mb")? as usize) << 20,
             log_bytes: (int("plugins.log_kb")? as usize) << 10,
+            http_timeout: Duration::from_secs(int("plugins.http_timeout_secs")? as u64),
         })
+    }
+}
+
+/// Keeps a successful run's staged writes (applying them in one short
+/// transaction) and drops a failed run's, saying in the failure exactly what
+/// of the run remains.
+fn settle(
+    outcome: std::result::Result<Report, String>,
+    staged: Staged,
+    conn: &Connection,
+    files: &import::Ended,
+    actor: &Actor,
+) -> (std::result::Result<Report, String>, Applied) {
+    let why = match outcome {
+        Ok(report) => match staged.commit(conn, actor) {
+            Ok(applied) => return (Ok(report), applied),
+            Err(e) => format!("the run's changes could not be saved: {e}"),
+        },
+        Err(why) => why,
+    };
+    (Err(format!("{why}. {}", kept(files))), Applied::default())
+}
+
+/// What a failed run leaves behind, in words.
+fn kept(files: &import::Ended) -> String {
+    let list = |ended: &[import::EndedFile]| {
+        ended
+            .iter()
+            .map(|f| format!("{} ({})", f.id, f.school))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (files.applied.is_empty(), files.failed.is_empty()) {
+        (true, true) => "Nothing it did was kept.".to_string(),
+        (true, false) => format!(
+            "Nothing it did was kept; the import files it failed are recorded: {}.",
+            list(&files.failed)
+        ),
+        (false, _) => format!(
+            "Kept: the import files it applied before that, each whole: {}. Nothing else it did was kept.",
+            list(&files.applied)
+        ),
     }
 }
 

@@ -46,7 +46,10 @@ impl Service {
             WONDE_IMPORT,
             &params,
             RunOptions {
-                progress,
+                env: crate::engine::RunEnv {
+                    progress,
+                    ..Default::default()
+                },
                 ..RunOptions::default()
             },
         )
@@ -56,12 +59,19 @@ impl Service {
     /// the sandbox): sets `wonde.base_url`, grants `wonde-import` that host,
     /// and stores the token when one is given.
     pub fn point_wonde_at(&self, base_url: &str, token: Option<&str>) -> Result<()> {
-        let uri: ureq::http::Uri = base_url
-            .parse()
+        let url = url::Url::parse(base_url.trim())
             .map_err(|e| Error::invalid(format!("`{base_url}` is not a URL: {e}")))?;
-        let host = uri
-            .host()
+        let host = url
+            .host_str()
             .ok_or_else(|| Error::invalid(format!("`{base_url}` names no host")))?;
+        if url.scheme() != "https"
+            && !(url.scheme() == "http" && crate::capabilities::http::policy::is_loopback(host))
+        {
+            return Err(Error::invalid(format!(
+                "`{base_url}` must be an https:// URL: the Wonde token is never sent over plain http \
+                 except to this machine (http://127.0.0.1 or localhost)"
+            )));
+        }
         self.set_default("wonde.base_url", base_url)?;
         self.grant(
             WONDE_IMPORT,
@@ -69,7 +79,7 @@ impl Service {
             false,
         )?;
         if let Some(token) = token {
-            Secrets::for_db(self.db.path()).set("wonde", token)?;
+            Secrets::for_db(self.db.path()).set("wonde", token, None)?;
         }
         Ok(())
     }

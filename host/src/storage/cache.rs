@@ -80,6 +80,17 @@ pub fn page(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The entries among `ids` that exist.
+pub fn existing_among(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT id FROM import_cache WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )?
+        .query_map([id_list(ids)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
 /// Deletes entries by id, with one audit row; returns how many were deleted.
 pub fn delete(conn: &Connection, ids: &[i64], actor: &Actor) -> Result<usize> {
     let n = conn

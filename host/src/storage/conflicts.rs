@@ -192,6 +192,15 @@ pub fn open_page(conn: &Connection, after: i64, limit: u32) -> Result<Vec<Confli
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The open conflicts among `ids`, in id order.
+pub fn open_among(conn: &Connection, ids: &[i64]) -> Result<Vec<Conflict>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE c.status = 'open' AND c.id IN (SELECT value FROM json_each(?)) ORDER BY c.id"
+    ))?;
+    let rows = stmt.query_map([id_list(ids)], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Moves open conflicts among `ids` to `status`, recording who and when and
 /// one audit row for the batch. Returns how many changed.
 fn close(conn: &Connection, ids: &[i64], status: Status, actor: &Actor) -> Result<usize> {

@@ -90,6 +90,7 @@ pub const DEFINITIONS: &[Definition] = &[
     int("scheduler.history_max_runs", 1, 1_000_000, "1000", "At most this many runs are kept per task."),
     int("plugins.time_limit_secs", 1, 259_200, "3600", "A plugin run longer than this many seconds is stopped and fails."),
     int("plugins.memory_mb", 16, 4_096, "256", "The most memory one plugin run may use, in MiB."),
+    int("plugins.http_timeout_secs", 1, 3_600, "120", "The longest one HTTP request of a plugin may take, in seconds (it is cut to the time the run has left)."),
     int("plugins.log_kb", 1, 65_536, "256", "The most log and output kept from one plugin run, in KiB; the rest is dropped and counted."),
 ];
 

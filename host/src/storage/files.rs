@@ -212,6 +212,20 @@ pub fn payload(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     .transpose()
 }
 
+/// The files among `ids` whose payload may be deleted: still there, and
+/// the transfer over (completed or failed).
+pub fn deletable_among(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT id FROM import_files
+             WHERE deleted_at IS NULL AND status IN ('completed', 'failed')
+               AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )?
+        .query_map([id_list(ids)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
 /// Deletes the payloads of completed and failed files among `ids`, keeping
 /// their rows; queued and processing files are skipped whatever is asked.
 /// Returns how many payloads were deleted.

@@ -108,8 +108,12 @@ impl Db {
 
 /// Runs `f` in a transaction that commits when `f` succeeds and rolls back
 /// otherwise, so a service call either changes everything it meant to or nothing.
+///
+/// The transaction takes the write lock at once (`BEGIN IMMEDIATE`): one
+/// that read first and wrote later could not wait for another writer, and
+/// would fail with "database is locked" instead of waiting its turn.
 pub fn in_transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     let value = f(&tx)?;
     tx.commit()?;
     Ok(value)

@@ -114,16 +114,21 @@ pub fn upsert(conn: &Connection, s: &NewSchool) -> Result<School> {
     by_source_id(conn, s.wonde_id)
 }
 
+/// The school with a source (Wonde) id, if held.
+pub fn find_by_source_id(conn: &Connection, wonde_id: &str) -> Result<Option<School>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM schools WHERE wonde_id = ?"))?
+        .query_row([wonde_id], from_row)
+        .optional()?)
+}
+
 /// The school with a source (Wonde) id.
 pub fn by_source_id(conn: &Connection, wonde_id: &str) -> Result<School> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM schools WHERE wonde_id = ?"))?
-        .query_row([wonde_id], from_row)
-        .optional()?
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "no school with Wonde id `{wonde_id}`; see `b2b schools list`"
-            ))
-        })
+    find_by_source_id(conn, wonde_id)?.ok_or_else(|| {
+        Error::not_found(format!(
+            "no school with Wonde id `{wonde_id}`; see `b2b schools list`"
+        ))
+    })
 }
 
 /// Records when the school's last successful import started.
