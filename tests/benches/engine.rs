@@ -30,22 +30,27 @@ fn main() {
         .wasm;
 
     let compile = median(5, || {
-        Engine::new(None).unwrap().load(clear_conflicts).unwrap();
+        Engine::new(None)
+            .unwrap()
+            .load(clear_conflicts, None)
+            .unwrap();
     });
     let cache = tempfile::tempdir().unwrap();
-    Engine::new(Some(cache.path().into()))
+    let trusted = Engine::new(Some(cache.path().into()))
         .unwrap()
-        .load(clear_conflicts)
-        .unwrap();
+        .load(clear_conflicts, None)
+        .unwrap()
+        .code_sha256()
+        .to_string();
     let from_cache = median(5, || {
         Engine::new(Some(cache.path().into()))
             .unwrap()
-            .load(clear_conflicts)
+            .load(clear_conflicts, Some(&trusted))
             .unwrap();
     });
 
     let engine = b2b_tests::engine();
-    let plugin = engine.load(&wasm).unwrap();
+    let plugin = engine.load(&wasm, None).unwrap();
     let limits = Limits {
         time: Duration::from_secs(10),
         memory_bytes: 64 << 20,

@@ -110,7 +110,11 @@ pub(super) fn run(ctx: &Context, cmd: &Command) -> Result<()> {
             single(ctx.json, &d, |d| {
                 let c = &d.conflict;
                 println!("Conflict {} ({})", c.id, c.status);
-                println!("  student:        {} ({})", c.student_name, c.student_id);
+                println!(
+                    "  student:        {} ({})",
+                    crate::text::shown(&c.student_name),
+                    c.student_id
+                );
                 println!("  item:           {} ({})", d.item.label, c.item);
                 println!("  held at raise:  {}", opt(&c.held_value));
                 println!("  held now:       {}", opt(&d.held_now));

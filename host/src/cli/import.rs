@@ -137,7 +137,7 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
             single(ctx.json, &result, print_result);
             if let Err(e) = &result.outcome {
                 return Err(Error::ActionFailed(format!(
-                    "the import failed (run {}): {e}; `b2b runs show {}` has its log",
+                    "the import failed (run {}): {e} `b2b runs show {}` has its log",
                     result.run_id, result.run_id
                 )));
             }
@@ -166,7 +166,8 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
                 println!("  applied:  {o}");
             }
             if let Some(log) = &f.error_log {
-                println!("  errors:\n    {}", log.replace('\n', "\n    "));
+                let lines: Vec<_> = log.lines().map(crate::text::shown).collect();
+                println!("  errors:\n    {}", lines.join("\n    "));
             }
         }),
         Import::Unmatched(Unmatched::List { school, limit }) => {

@@ -1,4 +1,8 @@
 //! How the CLI prints: aligned tables for people, JSON for scripts.
+//!
+//! Table cells hold what schools and plugins sent (names, postcodes, error
+//! logs), so each is escaped (`crate::text::shown`) before it reaches the
+//! terminal; JSON escapes control characters by itself.
 
 use serde::Serialize;
 
@@ -20,7 +24,15 @@ pub fn listing<T: Serialize>(
         println!("(none)");
         return;
     }
-    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|item| {
+            row(item)
+                .into_iter()
+                .map(|cell| crate::text::shown(&cell).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -53,9 +65,9 @@ pub fn single<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
     }
 }
 
-/// An optional value for a table cell.
+/// An optional value for a table cell or a line, escaped.
 pub fn opt(v: &Option<impl ToString>) -> String {
     v.as_ref()
-        .map(ToString::to_string)
+        .map(|v| crate::text::shown(&v.to_string()).into_owned())
         .unwrap_or_else(|| "-".into())
 }

@@ -7,6 +7,7 @@ use super::Context;
 use crate::error::{Error, Result};
 use crate::plugins::capability::Capability;
 use crate::service::{parse_param, ActionResult, GrantChoice};
+use crate::text::shown;
 use crate::time;
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
@@ -194,18 +195,18 @@ fn manage(ctx: &Context, cmd: &Manage) -> Result<()> {
     Ok(())
 }
 
+/// What a plugin file is and asks for. The capabilities come last, as the
+/// host parsed them from the manifest, so that they are what an admin reads
+/// right before deciding; every text from the plugin is already escaped.
 fn print_inspection(i: &crate::service::Inspection) {
     let d = &i.descriptor;
     println!("{} {}: {}", d.id, d.version, d.name);
     println!("  {}", d.description);
-    println!("  file:   {} (sha256 {})", i.wasm.display(), i.sha256);
-    println!("  asks for:");
-    if i.requested.is_empty() {
-        println!("    nothing");
-    }
-    for (name, what) in &i.requested {
-        println!("    {name:<16} {what}");
-    }
+    println!(
+        "  file:   {} (sha256 {})",
+        shown(&i.wasm.display().to_string()),
+        i.sha256
+    );
     println!("  parameters:");
     if d.params.is_empty() {
         println!("    none");
@@ -214,9 +215,20 @@ fn print_inspection(i: &crate::service::Inspection) {
         let default = p
             .default
             .as_deref()
-            .map(|v| format!(" (default {v})"))
+            .map(|v| format!(" (default {})", shown(v)))
             .unwrap_or_default();
         println!("    {:<16} {}{default}", p.name, p.description);
+    }
+    println!(
+        "  asks for {} capabilit{}:",
+        i.requested.len(),
+        if i.requested.len() == 1 { "y" } else { "ies" }
+    );
+    if i.requested.is_empty() {
+        println!("    nothing");
+    }
+    for (name, what) in &i.requested {
+        println!("    {name:<16} {what}");
     }
 }
 
@@ -249,7 +261,7 @@ pub(super) fn action(ctx: &Context, cmd: &Action) -> Result<()> {
     match result.outcome {
         Ok(_) => Ok(()),
         Err(e) => Err(Error::ActionFailed(format!(
-            "{} failed (run {}): {e}; nothing it did was kept. `b2b runs show {}` has its log",
+            "{} failed (run {}): {e} `b2b runs show {}` has its log",
             result.plugin_id, result.run_id, result.run_id
         ))),
     }

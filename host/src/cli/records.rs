@@ -132,7 +132,7 @@ fn show_student(ctx: &Context, s: &crate::storage::students::Student) {
             opt(&s.school_id)
         );
         for (key, value) in &s.items {
-            println!("  {key:<28} {}", value.as_deref().unwrap_or("-"));
+            println!("  {key:<28} {}", super::output::opt(value));
         }
     });
 }

@@ -48,6 +48,7 @@ pub struct Plugin(Arc<Loaded>);
 struct Loaded {
     pre: ActionPre<RunState>,
     sha256: String,
+    code_sha256: String,
     descriptor: OnceLock<Descriptor>,
 }
 
@@ -55,6 +56,12 @@ impl Plugin {
     /// sha256 of the wasm, hex.
     pub fn sha256(&self) -> &str {
         &self.0.sha256
+    }
+
+    /// sha256 of its compiled code, hex: what to record so that a later
+    /// process may load that code from the cache (see [`compile_cache`]).
+    pub fn code_sha256(&self) -> &str {
+        &self.0.code_sha256
     }
 }
 
@@ -152,11 +159,19 @@ impl Engine {
         self.runtime.block_on(future)
     }
 
-    /// Loads a plugin from its wasm bytes, reusing one loaded before. A file
-    /// that is not a component, or a component for another world or WIT
-    /// version, is refused with a message naming what it imports and exports
-    /// and what this host offers.
-    pub fn load(&self, wasm: &[u8]) -> Result<Plugin> {
+    /// What names the compiled code this engine can run: with a wasm's
+    /// sha256, the key under which its compiled code's hash is recorded.
+    pub fn code_key(&self) -> String {
+        compile_cache::engine_key(&self.engine)
+    }
+
+    /// Loads a plugin from its wasm bytes, reusing one loaded before in this
+    /// process, else its compiled code from the disk cache when that code
+    /// hashes to `trusted`, else compiling it. A file that is not a
+    /// component, or a component for another world or WIT version, is
+    /// refused with a message naming what it imports and exports and what
+    /// this host offers.
+    pub fn load(&self, wasm: &[u8], trusted: Option<&str>) -> Result<Plugin> {
         let sha256 = sha256_hex(wasm);
         if let Some(p) = self
             .loaded
@@ -167,16 +182,22 @@ impl Engine {
             return Ok(p.clone());
         }
         check_header(wasm)?;
-        let component =
-            compile_cache::load(&self.engine, wasm, &sha256, self.cache_dir.as_deref())?;
+        let compiled = compile_cache::load(
+            &self.engine,
+            wasm,
+            &sha256,
+            self.cache_dir.as_deref(),
+            trusted,
+        )?;
         let pre = self
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(&compiled.component)
             .and_then(ActionPre::new)
-            .map_err(|e| self.wrong_world(&component, e))?;
+            .map_err(|e| self.wrong_world(&compiled.component, e))?;
         let plugin = Plugin(Arc::new(Loaded {
             pre,
             sha256: sha256.clone(),
+            code_sha256: compiled.code_sha256,
             descriptor: OnceLock::new(),
         }));
         self.loaded

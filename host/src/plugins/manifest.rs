@@ -54,6 +54,28 @@ pub fn check_id(id: &str) -> Result<()> {
     }
 }
 
+/// The most of a manifest's name the host keeps.
+const MAX_NAME: usize = 200;
+/// The most of a manifest's description the host keeps.
+const MAX_DESCRIPTION: usize = 4 << 10;
+
+/// Checks a version: 1 to 64 letters, digits, `.`, `-`, `_` or `+`.
+fn check_version(version: &str) -> Result<()> {
+    let ok = !version.is_empty()
+        && version.len() <= 64
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "version `{}` must be 1 to 64 letters, digits, `.`, `-`, `_` or `+`",
+            crate::text::capped(version, 64)
+        )))
+    }
+}
+
 impl Manifest {
     /// Parses a manifest's text; `origin` names it in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Manifest> {
@@ -62,11 +84,13 @@ impl Manifest {
         check_id(&raw.id).map_err(|e| Error::invalid(format!("{origin}: {e}")))?;
         let capabilities = Capability::parse_all(&raw.capabilities)
             .map_err(|e| Error::invalid(format!("{origin}: {e}")))?;
+        check_version(&raw.version).map_err(|e| Error::invalid(format!("{origin}: {e}")))?;
+        // Shown to the admin who decides the grant: escaped, and short.
         Ok(Manifest {
             id: raw.id,
-            name: raw.name,
+            name: crate::text::capped(&raw.name, MAX_NAME),
             version: raw.version,
-            description: raw.description,
+            description: crate::text::capped(&raw.description, MAX_DESCRIPTION),
             capabilities,
             wasm: raw.wasm,
         })

@@ -8,7 +8,7 @@ use crate::plugins::builtin;
 use crate::plugins::capability::Capability;
 use crate::plugins::manifest::Manifest;
 use crate::storage::plugins::{self as store, PluginRecord, Source};
-use crate::storage::{audit, in_transaction};
+use crate::storage::{audit, compiled, in_transaction};
 use crate::time;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -124,7 +124,7 @@ impl Service {
             Error::Refused(m) => Error::Refused(format!("{} was refused: {m}", path.display())),
             other => other,
         };
-        let plugin = engine.load(wasm).map_err(in_file)?;
+        let plugin = self.load_component(wasm).map_err(in_file)?;
         let d = engine.describe(&plugin).map_err(in_file)?;
         if (d.id.as_str(), d.version.as_str()) != (manifest.id.as_str(), manifest.version.as_str())
         {
@@ -305,8 +305,22 @@ impl Service {
                 &sha[..12]
             )));
         }
-        let plugin = self.engine()?.load(&wasm)?;
+        let plugin = self.load_component(&wasm)?;
         Ok((record, plugin))
+    }
+
+    /// Loads a component, trusting compiled code from the disk cache only
+    /// when its sha256 is the one recorded here when this host compiled it,
+    /// and recording the hash of what it compiled.
+    fn load_component(&self, wasm: &[u8]) -> Result<Plugin> {
+        let engine = self.engine()?;
+        let (wasm_sha, key) = (sha256_hex(wasm), engine.code_key());
+        let trusted = compiled::get(&self.conn, &wasm_sha, &key)?;
+        let plugin = engine.load(wasm, trusted.as_deref())?;
+        if trusted.as_deref() != Some(plugin.code_sha256()) {
+            compiled::record(&self.conn, &wasm_sha, &key, plugin.code_sha256())?;
+        }
+        Ok(plugin)
     }
 }
 

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_import.sql"),
     include_str!("migrations/0003_scheduler.sql"),
+    include_str!("migrations/0004_compiled_code.sql"),
 ];
 
 /// The schema version this binary writes.

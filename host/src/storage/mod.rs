@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod compiled;
 pub mod conflicts;
 pub mod defaults;
 pub mod deletions;
