@@ -138,7 +138,7 @@ fn evict(dir: &Path, entries: usize, bytes: u64) {
             Some((meta.modified().ok()?, meta.len(), e.path()))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut kept_bytes = 0;
     for (n, (_, len, path)) in files.into_iter().enumerate() {
         kept_bytes += len;
