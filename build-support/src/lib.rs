@@ -22,7 +22,7 @@ pub struct Built {
 }
 
 /// Builds every member of the workspace at `workspace` (release, for
-/// [`TARGET`]) into `target_dir`, and returns the members that have a
+/// [`TARGET`]) into `target_dir`, and returns the member crates that have a
 /// `plugin.toml`. Panics with advice a person can follow when the build
 /// cannot run: a build script has no better way to report.
 pub fn build_workspace(workspace: &Path, target_dir: &Path) -> Vec<Built> {
@@ -78,7 +78,7 @@ fn members(workspace: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(workspace)
         .expect("the plugin workspace is readable")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("plugin.toml").is_file())
+        .filter(|p| p.join("plugin.toml").is_file() && p.join("Cargo.toml").is_file())
         .collect();
     dirs.sort();
     dirs

@@ -1,11 +1,10 @@
 //! The scheduler with an injected clock: slots, overlap, catch-up, time
 //! limits and bad input, over real SQLite and real plugin components.
 
-use b2b_host::scheduler::trigger::Trigger;
 use b2b_host::scheduler::{Clock, Scheduler};
 use b2b_host::service::GrantChoice;
-use b2b_host::storage::tasks::{self, Overlap, RunStatus, TaskAction, TaskDefinition};
-use b2b_tests::TestDb;
+use b2b_host::storage::tasks::{self, Overlap, RunStatus, TaskDefinition};
+use b2b_tests::{task, trigger, TestDb};
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,29 +30,6 @@ impl Clock for Manual {
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
-}
-
-fn trigger(json: serde_json::Value) -> Trigger {
-    serde_json::from_value(json).unwrap()
-}
-
-fn task(name: &str, plugin: &str, trigger: Trigger) -> TaskDefinition {
-    TaskDefinition {
-        name: name.into(),
-        description: String::new(),
-        enabled: true,
-        time_zone: "Europe/London".into(),
-        overlap: Overlap::IgnoreNew,
-        time_limit_secs: 3600,
-        catch_up: false,
-        starting_deadline_secs: 86_400,
-        triggers: vec![trigger],
-        actions: vec![TaskAction {
-            plugin: plugin.into(),
-            params: Default::default(),
-            on_failure: Default::default(),
-        }],
-    }
 }
 
 struct Lab {

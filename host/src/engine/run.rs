@@ -170,6 +170,14 @@ pub struct RunOutput {
     pub files: import::Ended,
 }
 
+/// Why a call into a plugin did not return.
+enum Failed {
+    /// It could not be instantiated within the run's limits.
+    Start(wasmtime::Error),
+    /// It trapped (or hit a limit) while running.
+    Trap(wasmtime::Error),
+}
+
 /// How a raced call ended.
 enum Ended<T> {
     Done(T),
@@ -220,8 +228,16 @@ impl Engine {
         let _ticking = self.ticker.ticking();
         let params = req.params;
         let ended = race(deadline, &req.env.stop, async {
-            let action = plugin.0.pre.instantiate_async(&mut store).await?;
-            action.call_run(&mut store, &params).await
+            let action = plugin
+                .0
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Failed::Start)?;
+            action
+                .call_run(&mut store, &params)
+                .await
+                .map_err(Failed::Trap)
         })
         .await;
         let outcome = match ended {
@@ -230,7 +246,7 @@ impl Engine {
                 "the plugin stopped with an error: {}",
                 capped(&log.redacted(&describe_error(&e)), MAX_ERROR)
             )),
-            Ended::Done(Err(trap)) => Err(failure_message(&store, &trap)),
+            Ended::Done(Err(failed)) => Err(failure_message(&store, &failed)),
             Ended::TimedOut => Err(format!(
                 "stopped: it ran past its time limit of {}",
                 seconds(req.limits.time)
@@ -271,15 +287,20 @@ impl Engine {
         let _ticking = self.ticker.ticking();
         let deadline = Instant::now() + DESCRIBE_LIMIT;
         let ended = race(deadline, &Stop::default(), async {
-            let action = plugin.0.pre.instantiate_async(&mut store).await?;
-            action.call_describe(&mut store).await
+            let action = plugin
+                .0
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Failed::Start)?;
+            action.call_describe(&mut store).await.map_err(Failed::Trap)
         })
         .await;
         let failed =
             |why: String| Error::ActionFailed(format!("its `describe` export failed: {why}"));
         match ended {
             Ended::Done(Ok(d)) => Descriptor::checked(d),
-            Ended::Done(Err(trap)) => Err(failed(failure_message(&store, &trap))),
+            Ended::Done(Err(failure)) => Err(failed(failure_message(&store, &failure))),
             Ended::TimedOut | Ended::Stopped => Err(failed(format!(
                 "it did not answer within {}; `describe` must only return the plugin's record",
                 seconds(DESCRIBE_LIMIT)
@@ -288,9 +309,9 @@ impl Engine {
     }
 }
 
-/// Turns a trap into a sentence: which limit was hit, or what crashed with
-/// the plugin's last words from stderr.
-fn failure_message(store: &Store<RunState>, e: &wasmtime::Error) -> String {
+/// Turns a failure into a sentence: which limit was hit, why the plugin
+/// could not start, or what crashed with its last words from stderr.
+fn failure_message(store: &Store<RunState>, failed: &Failed) -> String {
     let state = store.data();
     if state.limiter.hit {
         return format!(
@@ -299,6 +320,15 @@ fn failure_message(store: &Store<RunState>, e: &wasmtime::Error) -> String {
         );
     }
     let log = state.host.log();
+    let e = match failed {
+        Failed::Start(e) => {
+            return format!(
+                "it could not start within the host's limits for a run (memories, tables, instances): {}",
+                capped(&format!("{e:#}"), MAX_ERROR)
+            )
+        }
+        Failed::Trap(e) => e,
+    };
     let trap = e
         .downcast_ref::<Trap>()
         .map(|t| t.to_string())
