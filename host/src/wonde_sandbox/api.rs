@@ -18,6 +18,11 @@ const MAX_PER_PAGE: usize = 1000;
 
 type Answer = Result<Response, Response>;
 
+/// Each school's `region.domain`: what the real API gives a UK school, so
+/// that a client pointed at the sandbox meets what it meets in production
+/// (and must not follow the domain away from the server it was given).
+const REGION_DOMAIN: &str = "api.wonde.com";
+
 /// Answers one request, acting out the first fault that fires on it.
 pub(super) fn handle(state: &State, request: &Request) -> Reply {
     let authorized = state.authorized(request.header("authorization"));
@@ -228,7 +233,7 @@ fn school_json(state: &State, s: &School) -> Value {
             "audit_approved_at": WondeDate::utc(approved),
         },
         "region": {
-            "code": "GBR", "domain": state.domain, "school_url": format!("{}schools/{}", state.base_url, s.id),
+            "code": "GBR", "domain": REGION_DOMAIN, "school_url": format!("{}schools/{}", state.base_url, s.id),
             "identifiers": {"la_code": LA_CODE, "establishment_number": s.establishment_number, "urn": s.urn},
         },
     })

@@ -108,7 +108,6 @@ impl Sandbox {
             basic: base64(format!("{}:", config.token).as_bytes()),
             token: config.token,
             base_url: format!("http://{domain}/v1.0/"),
-            domain,
             faults: Mutex::default(),
             log: Mutex::default(),
         });
@@ -226,8 +225,6 @@ struct State {
     /// The Basic credentials that carry the token: base64 of `token:`.
     basic: String,
     base_url: String,
-    /// `127.0.0.1:PORT`, each school's `region.domain`.
-    domain: String,
     faults: Mutex<Faults>,
     log: Mutex<VecDeque<Recorded>>,
 }
