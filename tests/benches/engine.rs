@@ -1,6 +1,9 @@
 //! What a plugin costs: compiling it, loading it compiled from the disk
 //! cache, and one run (instantiate + call) of a trivial plugin, alone and as
-//! a full recorded action run. `cargo bench -p b2b-tests --bench engine`.
+//! a full recorded action run in this process, and as a person runs it: the
+//! `b2b action run` command, a process of its own each time.
+//!
+//! `cargo build --release --bin b2b && cargo bench -p b2b-tests --bench engine`
 
 use b2b_host::actor::Actor;
 use b2b_host::engine::{Engine, Limits, RunRequest};
@@ -29,6 +32,9 @@ fn main() {
         .unwrap()
         .wasm;
 
+    let start = median(11, || {
+        Engine::new(None).unwrap();
+    });
     let compile = median(5, || {
         Engine::new(None)
             .unwrap()
@@ -79,7 +85,18 @@ fn main() {
     let action = median(51, || {
         t.svc.run_action("noop", &[]).unwrap().outcome.unwrap();
     });
+    let command = median(21, || {
+        let out = std::process::Command::new(b2b_tests::b2b_binary())
+            .arg("--db")
+            .arg(t.svc.db().path())
+            .args(["action", "run", "noop", "--json"])
+            .env("B2B_CACHE_DIR", t.dir.path().join("cache"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    });
 
+    println!("start an engine:                           {:>10.2?}", start);
     println!(
         "compile clear-conflicts ({} KB), no cache: {:>10.2?}",
         clear_conflicts.len() / 1024,
@@ -93,5 +110,9 @@ fn main() {
     println!(
         "b2b action run noop (checks, tx, record):   {:>10.2?}",
         action
+    );
+    println!(
+        "`b2b action run noop` as a process:         {:>10.2?}",
+        command
     );
 }

@@ -140,7 +140,7 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(|e| Error::Io(format!("the plugin engine could not start: {e}")))?;
-        let network = Arc::new(Network::new().map_err(Error::Io)?);
+        let network = Arc::new(Network::default());
         Ok(Engine {
             engine,
             linker,

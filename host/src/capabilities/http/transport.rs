@@ -56,15 +56,22 @@ pub(super) enum AttemptError {
 }
 
 /// The HTTP clients of the process, shared by every run so connections are
-/// reused. Requests to this machine never go through a proxy; others honour
-/// the usual proxy environment variables, as an LA's network may need.
+/// reused, and started at the first request (most commands send none, and
+/// starting them reads the system's certificates). Requests to this machine
+/// never go through a proxy; others honour the usual proxy environment
+/// variables, as an LA's network may need.
+#[derive(Default)]
 pub(crate) struct Network {
+    clients: std::sync::OnceLock<Result<Clients, String>>,
+}
+
+struct Clients {
     direct: reqwest::Client,
     proxied: reqwest::Client,
 }
 
-impl Network {
-    pub(crate) fn new() -> Result<Network, String> {
+impl Clients {
+    fn start() -> Result<Clients, String> {
         // reqwest is built without a TLS crypto provider of its own; ring is
         // the one already in the tree. Installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -76,20 +83,27 @@ impl Network {
             let builder = if proxied { builder } else { builder.no_proxy() };
             builder
                 .build()
-                .map_err(|e| format!("the HTTP client could not start: {e}"))
+                .map_err(|e| format!("could not be sent: the HTTP client could not start: {e}"))
         };
-        Ok(Network {
+        Ok(Clients {
             direct: client(false)?,
             proxied: client(true)?,
         })
     }
+}
 
+impl Network {
     async fn once(&self, req: &Sendable, budget: &Budget) -> Result<Response, AttemptError> {
+        let clients = self
+            .clients
+            .get_or_init(Clients::start)
+            .as_ref()
+            .map_err(|e| AttemptError::Final(e.clone()))?;
         let loopback = req.url.host_str().is_some_and(super::policy::is_loopback);
         let client = if loopback {
-            &self.direct
+            &clients.direct
         } else {
-            &self.proxied
+            &clients.proxied
         };
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| AttemptError::Final(format!("has a bad method: {e}")))?;
