@@ -201,9 +201,18 @@ fn origin_of(text: &str) -> Result<String> {
             "`{text}` is not a URL ({e}); give the origin the secret belongs to, e.g. https://api.example.org"
         ))
     })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+    let loopback = url
+        .host_str()
+        .is_some_and(crate::capabilities::http::policy::is_loopback);
+    let allowed = match url.scheme() {
+        "https" => url.host_str().is_some(),
+        "http" => loopback,
+        _ => false,
+    };
+    if !allowed {
         return Err(Error::invalid(format!(
-            "`{text}` must be an https:// URL with a host (http:// only for this machine)"
+            "`{text}` must be an https:// URL with a host (http:// only for this machine): \
+             a secret is never sent over plain http elsewhere"
         )));
     }
     Ok(url.origin().ascii_serialization())

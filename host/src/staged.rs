@@ -10,10 +10,11 @@
 //! succeeds everything is applied in one short transaction. A run that
 //! fails, traps or is stopped simply drops what it staged.
 //!
-//! Between the call and the commit a person may resolve the same conflict
-//! or a file may be deleted: the commit applies each write only where it
-//! still holds (a conflict still open, a payload still there), exactly as
-//! the direct write would have, and says how many no longer applied.
+//! Between the call and the commit a person may resolve the same conflict,
+//! an import may bring a newer incoming value, or a file may be deleted: the
+//! commit applies each write only where it still holds (a conflict still
+//! open with the incoming value the plugin saw, a payload still there), and
+//! counts the rest as superseded.
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
@@ -21,17 +22,23 @@ use crate::storage::conflicts::{self, Conflict};
 use crate::storage::files::{self, FileInfo};
 use crate::storage::{cache, in_transaction};
 use rusqlite::Connection;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The most writes one run may stage: far beyond any LA's open conflicts,
-/// files or cache rows, it bounds what a plugin can make the host hold.
-const MAX_STAGED: usize = 2_000_000;
+/// files or cache rows, it bounds what a plugin can make the host hold and
+/// how long the commit holds the write lock.
+const MAX_STAGED: usize = 1_000_000;
+/// The most conflicts one run may accept: each writes a held value and an
+/// audit row, so the commit stays short.
+const MAX_ACCEPTED: usize = 50_000;
 
 /// The writes a run has staged.
 #[derive(Debug, Default)]
 pub struct Staged {
-    cleared: BTreeSet<i64>,
-    accepted: BTreeSet<i64>,
+    /// Conflicts to clear, with the incoming value the plugin saw.
+    cleared: BTreeMap<i64, Option<String>>,
+    /// Conflicts to accept, likewise.
+    accepted: BTreeMap<i64, Option<String>>,
     /// Held values as the staged acceptances will leave them.
     held: HashMap<(i64, String), Option<String>>,
     payloads: BTreeSet<i64>,
@@ -64,26 +71,6 @@ impl Staged {
         self.cleared.len() + self.accepted.len() + self.payloads.len() + self.cache.len()
     }
 
-    /// What was staged, in words, for a failed run's message ("3 conflicts
-    /// cleared, 2 payloads deleted").
-    pub fn describe(&self) -> String {
-        let parts: Vec<String> = [
-            (self.cleared.len(), "conflict(s) cleared"),
-            (self.accepted.len(), "conflict(s) accepted"),
-            (self.payloads.len(), "file payload(s) deleted"),
-            (self.cache.len(), "cache entr(y/ies) deleted"),
-        ]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
-        if parts.is_empty() {
-            "no changes".into()
-        } else {
-            parts.join(", ")
-        }
-    }
-
     fn room_for(&self, n: usize) -> Result<()> {
         if self.len() + n > MAX_STAGED {
             return Err(Error::invalid(format!(
@@ -94,14 +81,15 @@ impl Staged {
     }
 
     fn conflict_staged(&self, id: i64) -> bool {
-        self.cleared.contains(&id) || self.accepted.contains(&id)
+        self.cleared.contains_key(&id) || self.accepted.contains_key(&id)
     }
 
     /// Stages clearing the open conflicts among `ids`; returns how many.
     pub fn clear(&mut self, conn: &Connection, ids: &[i64]) -> Result<usize> {
         let open = self.open_among(conn, ids)?;
         self.room_for(open.len())?;
-        self.cleared.extend(open.iter().map(|c| c.id));
+        self.cleared
+            .extend(open.iter().map(|c| (c.id, c.incoming_value.clone())));
         Ok(open.len())
     }
 
@@ -109,10 +97,15 @@ impl Staged {
     pub fn accept(&mut self, conn: &Connection, ids: &[i64]) -> Result<usize> {
         let open = self.open_among(conn, ids)?;
         self.room_for(open.len())?;
+        if self.accepted.len() + open.len() > MAX_ACCEPTED {
+            return Err(Error::invalid(format!(
+                "a run may accept at most {MAX_ACCEPTED} conflicts; accept the rest in another run"
+            )));
+        }
         for c in &open {
             self.held
                 .insert((c.student_id, c.item.clone()), c.incoming_value.clone());
-            self.accepted.insert(c.id);
+            self.accepted.insert(c.id, c.incoming_value.clone());
         }
         Ok(open.len())
     }
@@ -165,17 +158,24 @@ impl Staged {
         filtered_page(
             after,
             limit,
-            |after| cache::page(conn, after, limit, school_id),
+            |after| cache::page(conn, after, FETCH, school_id),
             |e| (e.id, !self.cache.contains(&e.id)),
         )
     }
 
-    /// A page of files as the run sees them: a staged deletion shows as done.
-    pub fn files_page(&self, conn: &Connection, after: i64, limit: u32) -> Result<Vec<FileInfo>> {
+    /// A page of files as the run sees them: a staged deletion shows as
+    /// done, at the run's start (the plugin's only clock).
+    pub fn files_page(
+        &self,
+        conn: &Connection,
+        after: i64,
+        limit: u32,
+        started_at: crate::time::Timestamp,
+    ) -> Result<Vec<FileInfo>> {
         let mut page = files::page(conn, after, limit)?;
         for f in page.iter_mut().filter(|f| self.payloads.contains(&f.id)) {
             f.payload_bytes = 0;
-            f.deleted_at = Some(f.deleted_at.unwrap_or(crate::time::now()));
+            f.deleted_at = Some(f.deleted_at.unwrap_or(started_at));
         }
         Ok(page)
     }
@@ -201,31 +201,36 @@ impl Staged {
             return Ok(Applied::default());
         }
         let staged = self.len();
-        let cleared: Vec<i64> = self.cleared.into_iter().collect();
-        let accepted: Vec<i64> = self.accepted.into_iter().collect();
+        let cleared: Vec<_> = self.cleared.into_iter().collect();
+        let accepted: Vec<_> = self.accepted.into_iter().collect();
         let payloads: Vec<i64> = self.payloads.into_iter().collect();
         let entries: Vec<i64> = self.cache.into_iter().collect();
         in_transaction(conn, |tx| {
             let mut applied = Applied {
-                cleared: conflicts::clear(tx, &cleared, actor)?,
-                accepted: conflicts::accept_open(tx, &accepted, actor)?,
+                cleared: conflicts::clear_unchanged(tx, &cleared, actor)?,
+                accepted: conflicts::accept_unchanged(tx, &accepted, actor)?,
                 payloads_deleted: files::delete_payloads(tx, &payloads, actor)?,
                 cache_deleted: cache::delete(tx, &entries, actor)?,
                 superseded: 0,
             };
-            applied.superseded = staged
-                - applied.cleared
-                - applied.accepted
-                - applied.payloads_deleted
-                - applied.cache_deleted;
+            let done = applied.cleared
+                + applied.accepted
+                + applied.payloads_deleted
+                + applied.cache_deleted;
+            applied.superseded = staged.saturating_sub(done);
             Ok(applied)
         })
     }
 }
 
-/// Fills a page of up to `limit` rows after `after` from `fetch`, skipping
-/// rows `keep` rejects, so a plugin paging by the last id it saw never sees
-/// a short page before the end.
+/// Rows fetched at a time to fill one filtered page, whatever the page
+/// size the plugin asked for: a plugin that staged many writes and asks for
+/// pages of one row must not make the host run a query per staged row.
+const FETCH: u32 = crate::capabilities::MAX_BATCH as u32;
+
+/// Fills a page of up to `limit` rows after `after` from `fetch` (which
+/// returns up to [`FETCH`] rows), skipping rows `keep` rejects, so a plugin
+/// paging by the last id it saw never sees a short page before the end.
 fn filtered_page<T>(
     mut after: i64,
     limit: u32,
@@ -235,15 +240,18 @@ fn filtered_page<T>(
     let mut out = Vec::new();
     loop {
         let page = fetch(after)?;
-        let full = page.len() as u32 == limit;
+        let full = page.len() as u32 == FETCH;
         for row in page {
             let (id, kept) = keep(&row);
-            after = id;
-            if kept && out.len() < limit as usize {
+            if kept {
                 out.push(row);
+                if out.len() == limit as usize {
+                    return Ok(out);
+                }
             }
+            after = id;
         }
-        if !full || out.len() == limit as usize {
+        if !full {
             return Ok(out);
         }
     }

@@ -93,10 +93,17 @@ fn main() {
             .env("B2B_CACHE_DIR", t.dir.path().join("cache"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     });
 
-    println!("start an engine:                           {:>10.2?}", start);
+    println!(
+        "start an engine:                           {:>10.2?}",
+        start
+    );
     println!(
         "compile clear-conflicts ({} KB), no cache: {:>10.2?}",
         clear_conflicts.len() / 1024,

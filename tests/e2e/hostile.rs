@@ -444,6 +444,22 @@ fn an_echoed_token_is_redacted_from_everything_the_host_keeps() {
         );
     }
     assert_eq!(wonde.heads().len(), 4, "every request carried the token");
+    // What the plugin was handed had the token redacted already, so it
+    // cannot pass it on elsewhere.
+    let elsewhere = Loopback::start(Answer::Echo);
+    let forwarded = run(
+        &t,
+        "http-prober",
+        &[
+            ("url", &url),
+            ("credential", "wonde"),
+            ("then", "forward"),
+            ("to", &elsewhere.url("/collect")),
+        ],
+    )
+    .0;
+    assert!(forwarded.outcome.is_ok(), "{:?}", forwarded.outcome);
+    assert_eq!(elsewhere.heads().len(), 1);
     // The stored transfer is compressed: read it back whole.
     let (file, error_log) = t
         .conn()
@@ -463,6 +479,44 @@ fn an_echoed_token_is_redacted_from_everything_the_host_keeps() {
     assert!(
         !t.files_contain(TOKEN.as_bytes()),
         "the token is in the database"
+    );
+}
+
+#[test]
+fn a_host_call_waiting_for_the_write_lock_ends_with_the_run() {
+    let t = TestDb::new();
+    install(&t, "http-prober", &["http:127.0.0.1", "import"]);
+    set(&t, "plugins.time_limit_secs", "3");
+    // The answer takes a second; once the request is in, another writer
+    // takes the lock and keeps it for 5 s, longer than the run may last.
+    let server = Arc::new(Loopback::start(Answer::Stall(Duration::from_secs(1))));
+    let locker = {
+        let (db, server) = (t.svc.db().clone(), Arc::clone(&server));
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while server.heads().is_empty() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let conn = db.connect().unwrap();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            std::thread::sleep(Duration::from_secs(5));
+            conn.execute_batch("ROLLBACK").unwrap();
+        })
+    };
+    let (result, took) = run(
+        &t,
+        "http-prober",
+        &[("url", &server.url("/slow")), ("then", "store")],
+    );
+    locker.join().unwrap();
+    // The plugin's wait for the lock ended at its deadline (3 s); recording
+    // the run then waited for the other writer (5 s after the request), not
+    // for SQLite's 30 s busy timeout.
+    assert!(took < Duration::from_secs(8), "ran for {took:?}");
+    assert!(
+        error(&result).contains("locked") || error(&result).contains("time limit"),
+        "{}",
+        error(&result)
     );
 }
 
@@ -496,8 +550,11 @@ fn a_failed_run_keeps_only_the_import_files_it_finished_whatever_its_grant() {
     assert_eq!(applied.len(), 1, "{:?}", result.files);
     assert!(
         message.contains(&format!(
-            "Kept: the import files it applied before that, each whole: {} (Leak Academy). Nothing else it did was kept.",
-            applied[0].id
+            "Kept: the import files it applied before that, each whole: {} (Leak Academy); \
+             the records of the import files that failed: {} (Leak Academy); the new schools they name: Leak Academy. \
+             Nothing else it did was kept.",
+            applied[0].id,
+            result.files.failed[0].id
         )),
         "{message}"
     );
@@ -549,17 +606,23 @@ fn one_memory_budget_covers_every_memory_of_a_run() {
 fn a_plugin_cannot_make_the_host_keep_a_huge_summary_error_log_or_descriptor() {
     let t = TestDb::new();
     install(&t, "bloater", &[]);
-    let (result, _) = run(&t, "bloater", &[("what", "summary")]);
-    let summary = &result.outcome.as_ref().unwrap().summary;
+    let eight_mib = |what| run(&t, "bloater", &[("what", what), ("mb", "8")]).0;
+    let summary = eight_mib("summary").outcome.unwrap().summary;
     assert!(
         summary.len() < 5 << 10 && summary.ends_with("more bytes cut]"),
         "{}",
         summary.len()
     );
-    let (result, _) = run(&t, "bloater", &[("what", "error")]);
-    assert!(error(&result).len() < 10 << 10);
-    let (result, _) = run(&t, "bloater", &[("what", "log")]);
-    assert!(result.log.len() < 300 << 10 && result.log.contains("log truncated"));
+    assert!(error(&eight_mib("error")).len() < 10 << 10);
+    let logged = eight_mib("log");
+    assert!(logged.log.len() < 300 << 10 && logged.log.contains("log truncated"));
+    // More than one call may carry is refused before the host holds it.
+    let (result, _) = run(&t, "bloater", &[("what", "summary"), ("mb", "60")]);
+    assert!(
+        error(&result).contains("more than 32 MiB at once"),
+        "{}",
+        error(&result)
+    );
     let size = std::fs::metadata(t.svc.db().path()).unwrap().len()
         + std::fs::metadata(format!("{}-wal", t.svc.db().path().display())).map_or(0, |m| m.len());
     assert!(size < 8 << 20, "the database grew to {size} bytes");
@@ -569,7 +632,7 @@ fn a_plugin_cannot_make_the_host_keep_a_huge_summary_error_log_or_descriptor() {
         .install(&t.fixture("describe-bloat"), GrantChoice::AllRequested)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("description has 41943040 bytes"), "{err}");
+    assert!(err.contains("description has 8388608 bytes"), "{err}");
 }
 
 #[test]

@@ -12,7 +12,7 @@ impl Host for HostContext {
         let conn = self.require(Capability::FilesRead, "files.list")?;
         Ok(self
             .staged
-            .files_page(conn, after, limit)?
+            .files_page(conn, after, limit, self.started_at)?
             .into_iter()
             .map(|f| FileInfo {
                 id: f.id,

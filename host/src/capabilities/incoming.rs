@@ -18,7 +18,7 @@ impl HostContext {
     /// The connection and the import session, if `import` was granted.
     fn importing(&mut self, call: &str) -> Result<(&Connection, &mut import::Session), CallError> {
         self.check_grant(Capability::Import, call)?;
-        self.connection()?;
+        self.writing()?;
         Ok((self.conn.as_ref().expect("checked above"), &mut self.import))
     }
 }
@@ -71,6 +71,15 @@ impl Host for HostContext {
     }
 
     fn finish(&mut self, file: i64) -> Result<Outcome, CallError> {
+        // A file is applied now, in its own transaction, against the
+        // database as it is; writes staged before it would be applied over
+        // it at the run's end, from a view that did not see it.
+        if !self.staged.is_empty() {
+            return Err(CallError::invalid(
+                "a run that has changed conflicts, files or cache cannot then apply an import file; \
+                 apply the files first, or make the changes a separate action",
+            ));
+        }
         let actor = self.actor.clone();
         let (conn, session) = self.importing("incoming.finish")?;
         let o = session.finish(conn, file, &actor)?;
@@ -89,7 +98,7 @@ impl Host for HostContext {
 
     fn fail(&mut self, file: i64, reason: String) -> Result<(), CallError> {
         // The reason becomes the file's error log, which people read.
-        let reason = crate::text::capped(&self.log.redacted(&reason), MAX_REASON_BYTES);
+        let reason = self.log.kept(&reason, MAX_REASON_BYTES);
         let (conn, session) = self.importing("incoming.fail")?;
         Ok(session.fail(conn, file, &reason)?)
     }

@@ -21,13 +21,21 @@ use crate::actor::Actor;
 use crate::engine::output::RunLog;
 use crate::engine::world::b2b::plugin::types;
 use crate::engine::world::{CallError, WitError};
+use crate::engine::Stop;
 use crate::import;
 use crate::plugins::capability::Capability;
 use crate::secrets::Secrets;
 use crate::staged::Staged;
 use crate::time::Timestamp;
 use rusqlite::Connection;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// SQLite virtual-machine steps between checks of a run's deadline and stop
+/// signal while one of its host calls runs a statement.
+const STEPS_PER_CHECK: i32 = 10_000;
+/// How long the host's own writes at the end of a run (failing the files a
+/// plugin left open) may wait for the write lock.
+const CLEANUP_WAIT: Duration = Duration::from_secs(5);
 
 /// The most rows or ids one host call may move across the boundary.
 pub(crate) const MAX_BATCH: usize = 5000;
@@ -43,6 +51,7 @@ pub(crate) struct HostContext {
     import: import::Session,
     http: http::Outbound,
     staged: Staged,
+    deadline: Instant,
 }
 
 /// What a run's host side needs, from the engine.
@@ -55,11 +64,20 @@ pub(crate) struct RunSetup {
     pub(crate) secrets: Secrets,
     pub(crate) progress: Option<import::Progress>,
     pub(crate) http: http::Outbound,
+    pub(crate) deadline: Instant,
+    pub(crate) stop: Stop,
 }
 
 impl HostContext {
-    /// The host side of a run.
+    /// The host side of a run. A host call is synchronous, so the run's
+    /// future cannot be cancelled while one runs: a statement it runs is
+    /// interrupted instead once the deadline passes or the run is stopped.
     pub(crate) fn new(setup: RunSetup) -> Self {
+        let (deadline, stop) = (setup.deadline, setup.stop);
+        setup.conn.progress_handler(
+            STEPS_PER_CHECK,
+            Some(move || stop.is_stopped() || Instant::now() >= deadline),
+        );
         HostContext {
             conn: Some(setup.conn),
             grant: setup.grant,
@@ -70,6 +88,7 @@ impl HostContext {
             import: import::Session::with_progress(setup.progress),
             http: setup.http,
             staged: Staged::default(),
+            deadline,
         }
     }
 
@@ -85,11 +104,17 @@ impl HostContext {
             import: import::Session::default(),
             http: http::Outbound::none(),
             staged: Staged::default(),
+            deadline: Instant::now(),
         }
     }
 
     pub(crate) fn log(&self) -> &RunLog {
         &self.log
+    }
+
+    /// Whether this is a `describe` call rather than a run.
+    pub(crate) fn is_describing(&self) -> bool {
+        self.conn.is_none()
     }
 
     /// Ends the run's host side: fails any import file the plugin left open
@@ -100,8 +125,11 @@ impl HostContext {
         why_unfinished: &str,
     ) -> Option<(Connection, Staged, import::Ended)> {
         let conn = self.conn.take()?;
+        conn.progress_handler(0, None::<fn() -> bool>);
+        let _ = conn.busy_timeout(CLEANUP_WAIT);
         self.import.abandon(&conn, why_unfinished);
-        Some((conn, self.staged, self.import.ended()))
+        let _ = conn.busy_timeout(crate::storage::BUSY_TIMEOUT);
+        Some((conn, self.staged, self.import.into_ended()))
     }
 
     /// The connection, if `capability` was granted; otherwise a `denied`
@@ -135,6 +163,16 @@ impl HostContext {
             ),
         );
         Err(CallError::Wit(WitError::Denied(capability.name())))
+    }
+
+    /// The connection for a host call that takes the write lock: it waits
+    /// for the lock no longer than the run has left.
+    fn writing(&self) -> Result<&Connection, CallError> {
+        let conn = self.connection()?;
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        conn.busy_timeout(left.min(crate::storage::BUSY_TIMEOUT))
+            .map_err(|e| CallError::failed(e.to_string()))?;
+        Ok(conn)
     }
 
     fn connection(&self) -> Result<&Connection, CallError> {
@@ -196,12 +234,13 @@ impl types::Host for HostContext {
     }
 }
 
-/// How long `d` is, for messages: whole seconds, or milliseconds under one.
+/// How long `d` is, for messages: to the nearest second, or milliseconds
+/// under one.
 pub(crate) fn seconds(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
     } else {
-        format!("{} s", d.as_secs())
+        format!("{} s", (d.as_millis() + 500) / 1000)
     }
 }
 

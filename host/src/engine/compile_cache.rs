@@ -109,9 +109,12 @@ fn refused(e: wasmtime::Error) -> Error {
 /// Writes atomically (temporary file, then rename) so a concurrent reader
 /// never sees half a file, then evicts what is over the bounds.
 fn store(dir: &Path, path: &Path, bytes: &[u8]) {
+    // Unique per writer: two threads of one process may compile the same
+    // wasm at once.
     let tmp = dir.join(format!(
-        ".{}.{}",
+        ".{}.{:016x}.{}",
         std::process::id(),
+        fastrand::u64(..),
         path.file_name().and_then(|n| n.to_str()).unwrap_or("x")
     ));
     let written = std::fs::create_dir_all(dir)

@@ -23,11 +23,11 @@ pub struct Limits {
 
 /// Core instances one run may create: a component built by cargo has a
 /// handful; more is a plugin trying to multiply its memories.
-const MAX_INSTANCES: usize = 64;
-/// Linear memories one run may create.
-const MAX_MEMORIES: usize = 8;
-/// Tables one run may create.
-const MAX_TABLES: usize = 32;
+pub(crate) const MAX_INSTANCES: usize = 16;
+/// Linear memories one run (and one module) may create.
+pub(crate) const MAX_MEMORIES: usize = 4;
+/// Tables one run (and one module) may create.
+pub(crate) const MAX_TABLES: usize = 8;
 /// What a table element costs the host, for the run's memory total.
 const TABLE_ELEMENT_BYTES: usize = 16;
 

@@ -40,6 +40,13 @@ use world::{Action, ActionPre};
 /// message saying so, rather than taking memory without bound.
 const MAX_CONCURRENT_RUNS: u32 = 64;
 
+/// The most data one host call may carry from the plugin into the host (a
+/// batch of students, a payload chunk, a log line): wasmtime copies it out of
+/// the plugin's memory before any host code can refuse it.
+const MAX_CALL_BYTES: usize = 32 << 20;
+/// The most WASI handles (streams, pollables) a run may hold at once.
+const MAX_HANDLES: usize = 10_000;
+
 /// A loaded plugin: compiled, linked and checked against the `action` world.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -102,19 +109,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The pooling allocator's limits: instances, memories, tables and fiber
-/// stacks for [`MAX_CONCURRENT_RUNS`] runs. Slots are reserved address
+/// stacks for [`MAX_CONCURRENT_RUNS`] runs each using all a run may, so one
+/// run at its limits cannot starve the others. Slots are reserved address
 /// space, not memory; each run's real use is held to its own budget by the
 /// run's limiter.
 fn pooling() -> PoolingAllocationConfig {
     let runs = MAX_CONCURRENT_RUNS;
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(runs)
-        .total_core_instances(runs * 16)
-        .total_memories(runs * 4)
-        .total_tables(runs * 8)
+        .total_core_instances(runs * limits::MAX_INSTANCES as u32)
+        .total_memories(runs * limits::MAX_MEMORIES as u32)
+        .total_tables(runs * limits::MAX_TABLES as u32)
         .total_stacks(runs)
-        .max_memories_per_module(4)
-        .max_tables_per_module(8)
+        .max_memories_per_module(limits::MAX_MEMORIES as u32)
+        .max_tables_per_module(limits::MAX_TABLES as u32)
         .table_elements(100_000);
     pool
 }
@@ -246,14 +254,17 @@ impl Engine {
         memory_bytes: usize,
         started_at: crate::time::Timestamp,
     ) -> Store<RunState> {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HANDLES);
         let state = RunState {
             wasi: wasi::context(host.log(), started_at),
-            table: ResourceTable::new(),
+            table,
             limiter: RunLimiter::new(memory_bytes),
             host,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(MAX_CALL_BYTES);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         store

@@ -80,6 +80,21 @@ impl RunLog {
         }
     }
 
+    /// Whether `bytes` holds a secret of this run.
+    pub(crate) fn holds_secret(&self, bytes: &[u8]) -> bool {
+        self.lock()
+            .secrets
+            .iter()
+            .any(|s| bytes.windows(s.len()).any(|w| w == s.as_bytes()))
+    }
+
+    /// `text` as the host keeps it for people: at most `max` bytes of it,
+    /// with every secret of this run redacted and escaped to show
+    /// ([`crate::text::capped`]), only the part kept being worked on.
+    pub(crate) fn kept(&self, text: &str, max: usize) -> String {
+        self.lock().kept(text, max)
+    }
+
     /// `text` with every secret of this run replaced by [`REDACTED`].
     pub(crate) fn redacted(&self, text: &str) -> String {
         redact_all(&self.lock().secrets, text)
@@ -173,8 +188,29 @@ fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
 }
 
 impl Buffer {
+    /// See [`RunLog::kept`]. Redacted before it is escaped, as the escape
+    /// could split a secret; a secret straddling the cut is cut with it.
+    fn kept(&self, text: &str, max: usize) -> String {
+        let longest = self.secrets.iter().map(String::len).max().unwrap_or(0);
+        let mut head = max.saturating_add(longest).min(text.len());
+        while !text.is_char_boundary(head) {
+            head -= 1;
+        }
+        let cut = text.len() - head;
+        let mut kept = crate::text::capped(&redact_all(&self.secrets, &text[..head]), max);
+        if cut > 0 && !kept.ends_with(" more bytes cut]") {
+            kept.push_str(&format!("… [{cut} more bytes cut]"));
+        }
+        kept
+    }
+
     fn push(&mut self, tag: &str, message: &str) {
-        let message = redact_all(&self.secrets, &crate::text::shown(message));
+        let room = self.cap.saturating_sub(self.text.len());
+        if self.plugin.len() + tag.len() + 4 > room {
+            self.dropped += message.len() as u64;
+            return;
+        }
+        let message = self.kept(message, room);
         let line = format!("{} {tag}: {message}\n", self.plugin);
         if self.text.len() + line.len() > self.cap {
             self.dropped += line.len() as u64;

@@ -223,6 +223,8 @@ impl Engine {
             secrets: req.secrets,
             progress: req.env.progress,
             http,
+            deadline: deadline.into_std(),
+            stop: req.env.stop.clone(),
         });
         let mut store = self.store(host, req.limits.memory_bytes, req.started_at);
         let _ticking = self.ticker.ticking();
@@ -244,7 +246,7 @@ impl Engine {
             Ended::Done(Ok(Ok(report))) => Ok(Report::from_plugin(report, &log)),
             Ended::Done(Ok(Err(e))) => Err(format!(
                 "the plugin stopped with an error: {}",
-                capped(&log.redacted(&describe_error(&e)), MAX_ERROR)
+                log.kept(&describe_error(&e), MAX_ERROR)
             )),
             Ended::Done(Err(failed)) => Err(failure_message(&store, &failed)),
             Ended::TimedOut => Err(format!(
@@ -274,19 +276,36 @@ impl Engine {
     /// The plugin's descriptor, asked once per loaded plugin, under a short
     /// deadline of its own.
     pub fn describe(&self, plugin: &Plugin) -> Result<Descriptor> {
+        self.describe_within(plugin, &Stop::default(), DESCRIBE_LIMIT)
+    }
+
+    /// [`Engine::describe`] for a run about to start: asking obeys the run's
+    /// stop signal and takes no longer than `limit` (what the run has).
+    pub fn describe_within(
+        &self,
+        plugin: &Plugin,
+        stop: &Stop,
+        limit: Duration,
+    ) -> Result<Descriptor> {
         if let Some(d) = plugin.0.descriptor.get() {
             return Ok(d.clone());
         }
-        let descriptor = self.block_on(self.describe_async(plugin))?;
+        let limit = limit.min(DESCRIBE_LIMIT);
+        let descriptor = self.block_on(self.describe_async(plugin, stop, limit))?;
         Ok(plugin.0.descriptor.get_or_init(|| descriptor).clone())
     }
 
-    async fn describe_async(&self, plugin: &Plugin) -> Result<Descriptor> {
+    async fn describe_async(
+        &self,
+        plugin: &Plugin,
+        stop: &Stop,
+        limit: Duration,
+    ) -> Result<Descriptor> {
         let log = RunLog::new("describe", 16 << 10);
         let mut store = self.store(HostContext::describing(log), DESCRIBE_MEMORY, 0);
         let _ticking = self.ticker.ticking();
-        let deadline = Instant::now() + DESCRIBE_LIMIT;
-        let ended = race(deadline, &Stop::default(), async {
+        let deadline = Instant::now() + limit;
+        let ended = race(deadline, stop, async {
             let action = plugin
                 .0
                 .pre
@@ -301,10 +320,11 @@ impl Engine {
         match ended {
             Ended::Done(Ok(d)) => Descriptor::checked(d),
             Ended::Done(Err(failure)) => Err(failed(failure_message(&store, &failure))),
-            Ended::TimedOut | Ended::Stopped => Err(failed(format!(
+            Ended::TimedOut => Err(failed(format!(
                 "it did not answer within {}; `describe` must only return the plugin's record",
-                seconds(DESCRIBE_LIMIT)
+                seconds(limit)
             ))),
+            Ended::Stopped => Err(failed("stopped on request before it answered".into())),
         }
     }
 }
@@ -314,12 +334,24 @@ impl Engine {
 fn failure_message(store: &Store<RunState>, failed: &Failed) -> String {
     let state = store.data();
     if state.limiter.hit {
+        let which = if state.host.is_describing() {
+            "the fixed limit for describe"
+        } else {
+            "plugins.memory_mb"
+        };
         return format!(
-            "stopped: it tried to use more than its memory limit of {} MiB (plugins.memory_mb)",
+            "stopped: it tried to use more than its memory limit of {} MiB ({which})",
             state.limiter.cap() >> 20
         );
     }
     let log = state.host.log();
+    if matches!(failed, Failed::Trap(e) if format!("{e:#}").contains("fuel allocated for hostcalls"))
+    {
+        return format!(
+            "stopped: it tried to hand the host more than {} MiB at once (a summary, a log line, a batch)",
+            super::MAX_CALL_BYTES >> 20
+        );
+    }
     let e = match failed {
         Failed::Start(e) => {
             return format!(
@@ -333,7 +365,7 @@ fn failure_message(store: &Store<RunState>, failed: &Failed) -> String {
         .downcast_ref::<Trap>()
         .map(|t| t.to_string())
         .unwrap_or_else(|| format!("{e:#}"));
-    let trap = capped(&log.redacted(&trap), MAX_ERROR);
+    let trap = log.kept(&trap, MAX_ERROR);
     let last_words = log.tail("stderr", 3).join(" / ");
     if last_words.is_empty() {
         format!("the plugin crashed: {trap}")
@@ -353,7 +385,7 @@ impl Report {
             examined: r.examined,
             changed: r.changed,
             skipped: r.skipped,
-            summary: capped(&log.redacted(&r.summary), MAX_SUMMARY),
+            summary: log.kept(&r.summary, MAX_SUMMARY),
         }
     }
 }
@@ -413,7 +445,7 @@ impl Descriptor {
                 Ok(ParamSpec {
                     name: p.name,
                     description: crate::text::shown(&p.description).into_owned(),
-                    default: p.default,
+                    default: p.default.map(|d| crate::text::shown(&d).into_owned()),
                     required: p.required,
                 })
             })

@@ -30,12 +30,14 @@ use std::io::Write;
 const MAX_STUDENTS_PER_FILE: usize = 100_000;
 /// The most files one run may have open at once (a school each).
 const MAX_OPEN_FILES: usize = 64;
-/// The most bytes of transferred data one file may store (before
-/// compression): far above a school's roll with every include.
-const MAX_PAYLOAD_BYTES: u64 = 512 << 20;
-/// The most bytes of incoming students the host holds for one run's open
-/// files together, until each is applied.
-const MAX_HELD_BYTES: usize = 1 << 30;
+/// The most bytes of transferred data one run may store (before
+/// compression), over all its files: far above an LA's every school with
+/// every include.
+const MAX_STORED_BYTES: u64 = 4 << 30;
+/// The most bytes the host holds in memory for one run's import: incoming
+/// students, deletions and compressed payloads of the open files, and the
+/// schools the source described.
+const MAX_HELD_BYTES: usize = 512 << 20;
 
 /// A carer as the source sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +109,16 @@ pub struct SourceSchool {
 }
 
 impl SourceSchool {
+    /// Roughly how many bytes the host holds for it.
+    fn approx_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        128 + self.source_id.len()
+            + self.name.len()
+            + text(&self.la_code)
+            + text(&self.establishment_number)
+            + text(&self.region_domain)
+    }
+
     fn as_new(&self) -> schools::NewSchool<'_> {
         schools::NewSchool {
             wonde_id: &self.source_id,
@@ -139,7 +151,6 @@ struct PendingFile {
     held_bytes: usize,
     deletions: Vec<String>,
     payload: GzEncoder<Vec<u8>>,
-    payload_bytes: u64,
 }
 
 /// A file a run ended, for the run's report.
@@ -159,6 +170,8 @@ pub struct Ended {
     pub applied: Vec<EndedFile>,
     /// Marked failed; nothing of them applied.
     pub failed: Vec<EndedFile>,
+    /// Schools the LA had never seen, added when their first file began.
+    pub schools_added: Vec<String>,
 }
 
 /// A school's transfer as it ends, for a progress display.
@@ -186,7 +199,10 @@ pub type Progress = std::sync::Arc<dyn Fn(&FileEvent) + Send + Sync>;
 pub struct Session {
     files: HashMap<i64, PendingFile>,
     described: HashMap<String, SourceSchool>,
+    /// What the run holds in memory, charged against [`MAX_HELD_BYTES`].
     held_bytes: usize,
+    /// What the run has stored, charged against [`MAX_STORED_BYTES`].
+    stored_bytes: u64,
     progress: Option<Progress>,
     ended: Ended,
 }
@@ -200,9 +216,25 @@ impl Session {
         }
     }
 
-    /// The files the run ended so far.
-    pub fn ended(&self) -> Ended {
-        self.ended.clone()
+    /// The files the run ended.
+    pub fn into_ended(self) -> Ended {
+        self.ended
+    }
+
+    /// Takes `bytes` from what the run may hold in memory, for `file` when
+    /// it is a file's (given back when the file ends).
+    fn charge(&mut self, file: Option<i64>, bytes: usize) -> Result<()> {
+        if self.held_bytes + bytes > MAX_HELD_BYTES {
+            return Err(Error::invalid(format!(
+                "an import run may hold at most {} MiB of incoming data at once; finish a file before sending more",
+                MAX_HELD_BYTES >> 20
+            )));
+        }
+        self.held_bytes += bytes;
+        if let Some(file) = file {
+            self.pending(file)?.held_bytes += bytes;
+        }
+        Ok(())
     }
 
     /// Remembers what the source says of its schools and returns what the
@@ -214,6 +246,7 @@ impl Session {
     ) -> Result<Vec<SchoolState>> {
         let mut states = Vec::with_capacity(list.len());
         for school in list {
+            self.charge(None, school.approx_bytes())?;
             let held = schools::find_by_source_id(conn, &school.source_id)?;
             states.push(SchoolState {
                 last_success: held.as_ref().and_then(|s| s.last_success_at),
@@ -225,9 +258,11 @@ impl Session {
     }
 
     fn report(&mut self, file: i64, school: &schools::School, completed: bool, students: usize) {
+        // The name came from the source: it is shown escaped, and short.
+        let name = crate::text::capped(&school.name, 200);
         let ended = EndedFile {
             id: file,
-            school: school.name.clone(),
+            school: name.clone(),
         };
         if completed {
             self.ended.applied.push(ended);
@@ -241,7 +276,7 @@ impl Session {
                 Status::Failed
             };
             progress(&FileEvent {
-                school: school.name.clone(),
+                school: name,
                 status,
                 students,
             });
@@ -258,10 +293,15 @@ impl Session {
             )));
         }
         let described = self.described.get(source_id).cloned();
+        let mut added = None;
         let (school, id) = crate::storage::in_transaction(conn, |tx| {
             let school = match (schools::find_by_source_id(tx, source_id)?, &described) {
                 (Some(school), _) => school,
-                (None, Some(new)) => schools::upsert(tx, &new.as_new())?,
+                (None, Some(new)) => {
+                    let school = schools::upsert(tx, &new.as_new())?;
+                    added = Some(crate::text::capped(&school.name, 200));
+                    school
+                }
                 (None, None) => {
                     return Err(Error::not_found(format!(
                         "no school with source id `{source_id}`: list it in sync-schools first"
@@ -271,6 +311,7 @@ impl Session {
             let id = files::begin(tx, school.id, full)?;
             Ok((school, id))
         })?;
+        self.ended.schools_added.extend(added);
         let payload = GzEncoder::new(Vec::new(), Compression::fast());
         self.files.insert(
             id,
@@ -282,7 +323,6 @@ impl Session {
                 held_bytes: 0,
                 deletions: Vec::new(),
                 payload,
-                payload_bytes: 0,
             },
         );
         Ok(id)
@@ -298,16 +338,19 @@ impl Session {
 
     /// Appends transferred bytes to the file's payload.
     pub fn store(&mut self, file: i64, chunk: &[u8]) -> Result<()> {
-        let pending = self.pending(file)?;
-        pending.payload_bytes += chunk.len() as u64;
-        if pending.payload_bytes > MAX_PAYLOAD_BYTES {
+        self.pending(file)?;
+        if self.stored_bytes + chunk.len() as u64 > MAX_STORED_BYTES {
             return Err(Error::invalid(format!(
-                "a file may store at most {} MiB of transferred data",
-                MAX_PAYLOAD_BYTES >> 20
+                "an import run may store at most {} GiB of transferred data",
+                MAX_STORED_BYTES >> 30
             )));
         }
-        pending.payload.write_all(chunk)?;
-        Ok(())
+        self.stored_bytes += chunk.len() as u64;
+        let payload = &mut self.pending(file)?.payload;
+        let before = payload.get_ref().len();
+        payload.write_all(chunk)?;
+        let grown = payload.get_ref().len() - before;
+        self.charge(Some(file), grown)
     }
 
     /// Adds incoming students to the file, refusing unknown item keys.
@@ -317,34 +360,27 @@ impl Session {
                 items::lookup(key)?;
             }
         }
-        let bytes: usize = students.iter().map(IncomingStudent::approx_bytes).sum();
-        if self.held_bytes + bytes > MAX_HELD_BYTES {
-            return Err(Error::invalid(format!(
-                "the run's open files may hold at most {} MiB of incoming students; finish a file before submitting more",
-                MAX_HELD_BYTES >> 20
-            )));
-        }
-        let pending = self.pending(file)?;
-        if pending.students.len() + students.len() > MAX_STUDENTS_PER_FILE {
+        if self.pending(file)?.students.len() + students.len() > MAX_STUDENTS_PER_FILE {
             return Err(Error::invalid(format!(
                 "a file may carry at most {MAX_STUDENTS_PER_FILE} students"
             )));
         }
-        pending.students.extend(students);
-        pending.held_bytes += bytes;
-        self.held_bytes += bytes;
+        let bytes: usize = students.iter().map(IncomingStudent::approx_bytes).sum();
+        self.charge(Some(file), bytes)?;
+        self.pending(file)?.students.extend(students);
         Ok(())
     }
 
     /// Records students deleted at the source.
     pub fn deleted(&mut self, file: i64, source_ids: Vec<String>) -> Result<()> {
-        let pending = self.pending(file)?;
-        if pending.deletions.len() + source_ids.len() > MAX_STUDENTS_PER_FILE {
+        if self.pending(file)?.deletions.len() + source_ids.len() > MAX_STUDENTS_PER_FILE {
             return Err(Error::invalid(format!(
                 "a file may record at most {MAX_STUDENTS_PER_FILE} deletions"
             )));
         }
-        pending.deletions.extend(source_ids);
+        let bytes = source_ids.iter().map(|id| 24 + id.len()).sum();
+        self.charge(Some(file), bytes)?;
+        self.pending(file)?.deletions.extend(source_ids);
         Ok(())
     }
 

@@ -54,7 +54,9 @@ impl Drop for Recorded<'_> {
     fn drop(&mut self) {
         if !self.done {
             let failed = runs::Outcome::Failed {
-                error: "the host failed while running it; nothing it did was kept".into(),
+                error: "the host failed while recording it; see the host's log, and the import \
+                        files and changes of this run"
+                    .into(),
             };
             // The panic that brought us here is what gets reported.
             let _ = runs::finish(self.conn, self.run_id, &failed, "");
@@ -83,12 +85,16 @@ impl Service {
     ) -> Result<ActionResult> {
         let (record, plugin) = self.load_granted(plugin_id)?;
         let engine = self.engine()?;
-        let descriptor = engine.describe(&plugin)?;
-        let params = check_params(&descriptor, params)?;
         let mut limits = self.limits()?;
         if let Some(time) = options.time_limit {
             limits.time = limits.time.min(time);
         }
+        // Asking a plugin what it takes is part of its run: it obeys the
+        // run's stop and spends the run's time.
+        let asked = std::time::Instant::now();
+        let descriptor = engine.describe_within(&plugin, &options.env.stop, limits.time)?;
+        limits.time = limits.time.saturating_sub(asked.elapsed());
+        let params = check_params(&descriptor, params)?;
         let grant = Capability::parse_all(&record.granted)?;
         let run_conn = self.db.connect()?;
         let params_json = serde_json::to_string(&params).expect("pairs of strings serialise");
@@ -175,7 +181,7 @@ fn settle(
 ) -> (std::result::Result<Report, String>, Applied) {
     let why = match outcome {
         Ok(report) => match staged.commit(conn, actor) {
-            Ok(applied) => return (Ok(report), applied),
+            Ok(applied) => return (Ok(with_superseded(report, &applied)), applied),
             Err(e) => format!("the run's changes could not be saved: {e}"),
         },
         Err(why) => why,
@@ -183,26 +189,58 @@ fn settle(
     (Err(format!("{why}. {}", kept(files))), Applied::default())
 }
 
-/// What a failed run leaves behind, in words.
-fn kept(files: &import::Ended) -> String {
-    let list = |ended: &[import::EndedFile]| {
-        ended
-            .iter()
-            .map(|f| format!("{} ({})", f.id, f.school))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match (files.applied.is_empty(), files.failed.is_empty()) {
-        (true, true) => "Nothing it did was kept.".to_string(),
-        (true, false) => format!(
-            "Nothing it did was kept; the import files it failed are recorded: {}.",
-            list(&files.failed)
-        ),
-        (false, _) => format!(
-            "Kept: the import files it applied before that, each whole: {}. Nothing else it did was kept.",
-            list(&files.applied)
-        ),
+/// The report, saying in its summary how many of the run's changes no
+/// longer applied when they were saved (someone changed those rows first).
+fn with_superseded(mut report: Report, applied: &Applied) -> Report {
+    if applied.superseded > 0 {
+        report.summary.push_str(&format!(
+            " ({} of its changes were not applied: someone changed those rows while it ran.)",
+            applied.superseded
+        ));
     }
+    report
+}
+
+/// What a failed run leaves behind, in words: the import files it applied
+/// (each whole), the failed files recorded, the schools those files named.
+fn kept(ended: &import::Ended) -> String {
+    let files = |ended: &[import::EndedFile]| {
+        listed(ended.iter().map(|f| format!("{} ({})", f.id, f.school)))
+    };
+    let mut kept = Vec::new();
+    if !ended.applied.is_empty() {
+        kept.push(format!(
+            "the import files it applied before that, each whole: {}",
+            files(&ended.applied)
+        ));
+    }
+    if !ended.failed.is_empty() {
+        kept.push(format!(
+            "the records of the import files that failed: {}",
+            files(&ended.failed)
+        ));
+    }
+    if !ended.schools_added.is_empty() {
+        kept.push(format!(
+            "the new schools they name: {}",
+            listed(ended.schools_added.iter().cloned())
+        ));
+    }
+    if kept.is_empty() {
+        "Nothing it did was kept.".to_string()
+    } else {
+        format!("Kept: {}. Nothing else it did was kept.", kept.join("; "))
+    }
+}
+
+/// Up to ten items, then how many more.
+fn listed(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let mut shown: Vec<String> = items.take(10).collect();
+    if total > shown.len() {
+        shown.push(format!("and {} more", total - shown.len()));
+    }
+    shown.join(", ")
 }
 
 /// Checks parameters against what the plugin declares and fills in defaults,

@@ -217,21 +217,89 @@ fn close(conn: &Connection, ids: &[i64], status: Status, actor: &Actor) -> Resul
             |r| r.get(0),
         )?
         .collect::<rusqlite::Result<_>>()?;
-    if !changed.is_empty() {
-        audit::record(
-            conn,
-            actor,
-            &format!("conflict.{status}"),
-            "conflict",
-            changed
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            serde_json::json!({"count": changed.len()}),
-        )?;
-    }
+    audit_batch(conn, &changed, status, actor)?;
     Ok(changed.len())
+}
+
+/// One audit row for conflicts moved to `status` together.
+fn audit_batch(conn: &Connection, changed: &[i64], status: Status, actor: &Actor) -> Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        actor,
+        &format!("conflict.{status}"),
+        "conflict",
+        changed
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        serde_json::json!({"count": changed.len()}),
+    )
+}
+
+/// Moves open conflicts to `status`, each only while its incoming value is
+/// still the one given (a newer import may have updated it since a plugin
+/// looked), recording who and when and one audit row for the batch.
+/// Returns the ids that changed.
+fn close_unchanged(
+    conn: &Connection,
+    seen: &[(i64, Option<String>)],
+    status: Status,
+    actor: &Actor,
+) -> Result<Vec<i64>> {
+    if seen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let seen = serde_json::to_string(seen).expect("pairs serialise");
+    let changed: Vec<i64> = conn
+        .prepare_cached(
+            "UPDATE conflicts SET status = ?1, resolved_by = ?2, resolved_at = ?3
+             FROM (SELECT value ->> 0 AS id, value ->> 1 AS incoming FROM json_each(?4)) AS seen
+             WHERE conflicts.id = seen.id AND conflicts.status = 'open'
+               AND conflicts.incoming_value IS seen.incoming
+             RETURNING conflicts.id",
+        )?
+        .query_map(
+            params![status.as_str(), actor.as_str(), time::now(), seen],
+            |r| r.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    audit_batch(conn, &changed, status, actor)?;
+    Ok(changed)
+}
+
+/// Clears the open conflicts among `seen` whose incoming value is still the
+/// one given (a plugin's staged Clear Conflicts). Returns how many changed.
+pub fn clear_unchanged(
+    conn: &Connection,
+    seen: &[(i64, Option<String>)],
+    actor: &Actor,
+) -> Result<usize> {
+    Ok(close_unchanged(conn, seen, Status::Cleared, actor)?.len())
+}
+
+/// Accepts the open conflicts among `seen` whose incoming value is still the
+/// one given, writing it into the held record (a plugin's staged accept).
+/// Returns how many were accepted. Call inside a transaction.
+pub fn accept_unchanged(
+    conn: &Connection,
+    seen: &[(i64, Option<String>)],
+    actor: &Actor,
+) -> Result<usize> {
+    let ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
+    let expected: std::collections::HashMap<i64, &Option<String>> =
+        seen.iter().map(|(id, v)| (*id, v)).collect();
+    let mut accepted = 0;
+    for c in open_among(conn, &ids)? {
+        if expected.get(&c.id) == Some(&&c.incoming_value) {
+            accept(conn, c.id, actor)?;
+            accepted += 1;
+        }
+    }
+    Ok(accepted)
 }
 
 /// Marks open conflicts cleared (Clear Conflicts). Returns how many changed.

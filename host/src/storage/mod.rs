@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a writer waits for another to finish before reporting "busy".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A B2B database on disk. Cheap to clone; each [`Db::connect`] opens a
 /// connection of its own, so runs and services can proceed side by side.

@@ -42,6 +42,23 @@ impl Host for HostContext {
         // the run's connection, which is not `Sync`): it takes its own handles.
         let outbound = self.http.clone();
         let log = self.log.clone();
-        Ok(outbound.send_all(checked, &log).await)
+        let answers = outbound.send_all(checked, &log).await;
+        // A server that echoes what it was sent must not hand the plugin the
+        // token the host added: the plugin could forward it elsewhere.
+        Ok(answers
+            .into_iter()
+            .map(|answer| answer.map(|response| redacted(response, &log)))
+            .collect())
     }
+}
+
+/// The response with every secret of the run replaced by `[redacted]`.
+fn redacted(mut response: Response, log: &crate::engine::output::RunLog) -> Response {
+    if let std::borrow::Cow::Owned(body) = log.redacted_bytes(&response.body) {
+        response.body = body;
+    }
+    for (_, value) in &mut response.headers {
+        *value = log.redacted(value);
+    }
+    response
 }

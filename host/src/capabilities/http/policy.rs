@@ -143,6 +143,17 @@ impl HostContext {
                 MAX_REQUEST_BODY >> 20
             )));
         }
+        let carries_secret = self.log.holds_secret(r.url.as_bytes())
+            || headers
+                .iter()
+                .any(|(_, v)| self.log.holds_secret(v.as_bytes()))
+            || r.body.as_deref().is_some_and(|b| self.log.holds_secret(b));
+        if carries_secret {
+            return Err(self.refused(format!(
+                "a request to {origin} carries a secret of this run in its URL, headers or body; \
+                 name the credential instead"
+            )));
+        }
         let token = match &r.credential {
             None => None,
             Some(name) => Some(self.credential_for(name, &origin)?),

@@ -144,7 +144,7 @@ impl HttpScript {
             }
             None => {}
         }
-        budget.spend(answer.body.len())?;
+        budget.take(answer.body.len(), answer.body.len())?;
         Ok(Response {
             status: answer.status,
             headers: answer.headers,

@@ -147,10 +147,9 @@ impl Network {
                 reqwest_error(&e)
             ))
         })? {
+            budget.take(body.len() + chunk.len(), chunk.len())?;
             body.extend_from_slice(&chunk);
-            budget.check(body.len())?;
         }
-        budget.spend(body.len())?;
         Ok(Response {
             status,
             headers,
@@ -178,7 +177,8 @@ fn reqwest_error(e: &reqwest::Error) -> String {
     text
 }
 
-/// The response bytes one `send` call may still bring back.
+/// The response bytes one `send` call may still bring back, taken as each
+/// chunk arrives, so requests in flight together cannot pass it.
 pub(super) struct Budget(AtomicUsize);
 
 impl Budget {
@@ -186,29 +186,26 @@ impl Budget {
         Budget(AtomicUsize::new(MAX_CALL_BYTES))
     }
 
-    /// Refuses a body that has grown past the cap of one response, or past
-    /// what the call has left.
-    pub(super) fn check(&self, body: usize) -> Result<(), AttemptError> {
+    /// Takes `chunk` bytes of a body that has now `body` bytes, refusing a
+    /// body over the cap of one response or past what the call has left.
+    pub(super) fn take(&self, body: usize, chunk: usize) -> Result<(), AttemptError> {
         if body > MAX_BODY {
             return Err(AttemptError::Final(format!(
                 "answered with more than {} MiB",
                 MAX_BODY >> 20
             )));
         }
-        if body > self.0.load(Ordering::Relaxed) {
-            return Err(AttemptError::Final(format!(
-                "would take this http.send call past {} MiB of responses; send fewer requests at once",
-                MAX_CALL_BYTES >> 20
-            )));
-        }
-        Ok(())
-    }
-
-    /// Takes a finished body's bytes from what the call has left.
-    pub(super) fn spend(&self, body: usize) -> Result<(), AttemptError> {
-        self.check(body)?;
-        self.0.fetch_sub(body, Ordering::Relaxed);
-        Ok(())
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(chunk)
+            })
+            .map(drop)
+            .map_err(|_| {
+                AttemptError::Final(format!(
+                    "would take this http.send call past {} MiB of responses; send fewer requests at once",
+                    MAX_CALL_BYTES >> 20
+                ))
+            })
     }
 }
 

@@ -1,5 +1,6 @@
-//! Test fixture: hands the host tens of MiB as its summary, its error or a
-//! log line, so a test can check that the host keeps only a bounded part.
+//! Test fixture: hands the host MiBs as its summary, its error or a log
+//! line, so a test can check that the host keeps only a bounded part, and
+//! refuses to take in more than a call may carry.
 
 use b2b_plugin_sdk::{descriptor, log, params, Descriptor, Error, Guest, Report};
 

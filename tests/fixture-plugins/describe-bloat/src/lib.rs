@@ -1,4 +1,4 @@
-//! Test fixture: `describe` returns a 40 MiB description, so a test can
+//! Test fixture: `describe` returns a 8 MiB description, so a test can
 //! check that the host refuses to hold (and store, and print) it.
 
 use b2b_plugin_sdk::{descriptor, Descriptor, Error, Guest, Report};
@@ -8,7 +8,7 @@ struct DescribeBloat;
 impl Guest for DescribeBloat {
     fn describe() -> Descriptor {
         let mut d = descriptor(include_str!("../plugin.toml"), Vec::new());
-        d.description = "x".repeat(40 << 20);
+        d.description = "x".repeat(8 << 20);
         d
     }
 

@@ -25,9 +25,10 @@ impl Guest for HttpProber {
                 ),
                 params::spec(
                     "then",
-                    "log, summary, error or store the answer",
+                    "log, summary, error or store the answer, or forward it to `to`",
                     Some("log"),
                 ),
+                params::spec("to", "Where `then=forward` sends the answer", Some("")),
             ],
         )
     }
@@ -54,6 +55,16 @@ impl Guest for HttpProber {
             "summary" => return Ok(fixture_support::nothing_done(&text)),
             "error" => return Err(Error::Failed(text)),
             "store" => store(&response.body, &text)?,
+            "forward" => {
+                let forward = Request {
+                    method: "POST".into(),
+                    url: get("to").to_string(),
+                    headers: Vec::new(),
+                    credential: None,
+                    body: Some(response.body),
+                };
+                http::send(&[forward]).pop().expect("one answer")?;
+            }
             _ => log::info(&text),
         }
         Ok(fixture_support::nothing_done(&summary))

@@ -1,7 +1,7 @@
-//! Test fixture: granted the import and every write, it clears every open
-//! conflict, deletes every payload and cache entry, applies one school's
-//! (empty) file, leaves a second file open, and then fails, so a test can
-//! check that only the applied file is kept.
+//! Test fixture: granted the import and every write, it applies one
+//! school's (empty) file, then clears every open conflict, deletes every
+//! payload and cache entry, leaves a second file open, and fails, so a test
+//! can check that only the applied file is kept.
 
 use b2b_plugin_sdk::{cache, descriptor, files, incoming, pages, Descriptor, Error, Guest, Report};
 
@@ -13,15 +13,6 @@ impl Guest for LeakyWriter {
     }
 
     fn run(_params: Vec<(String, String)>) -> Result<Report, Error> {
-        fixture_support::clear_every_open_conflict()?;
-        for page in pages(files::list) {
-            let ids: Vec<i64> = page?.iter().map(|f| f.id).collect();
-            files::delete_payloads(&ids)?;
-        }
-        for page in pages(|after, limit| cache::list(after, limit, None)) {
-            let ids: Vec<i64> = page?.iter().map(|e| e.id).collect();
-            cache::delete(&ids)?;
-        }
         incoming::sync_schools(&[incoming::School {
             source_id: "LEAK1".into(),
             name: "Leak Academy".into(),
@@ -32,6 +23,15 @@ impl Guest for LeakyWriter {
         }])?;
         let applied = incoming::begin("LEAK1", true)?;
         incoming::finish(applied)?;
+        fixture_support::clear_every_open_conflict()?;
+        for page in pages(files::list) {
+            let ids: Vec<i64> = page?.iter().map(|f| f.id).collect();
+            files::delete_payloads(&ids)?;
+        }
+        for page in pages(|after, limit| cache::list(after, limit, None)) {
+            let ids: Vec<i64> = page?.iter().map(|e| e.id).collect();
+            cache::delete(&ids)?;
+        }
         incoming::begin("LEAK1", true)?;
         Err(Error::Failed(
             "deliberately failed after changing everything".into(),
