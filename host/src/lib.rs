@@ -17,6 +17,7 @@ pub mod error;
 pub mod harness;
 pub mod import;
 pub mod items;
+pub mod net;
 pub mod plugins;
 pub mod scheduler;
 pub mod secrets;

@@ -201,9 +201,7 @@ fn origin_of(text: &str) -> Result<String> {
             "`{text}` is not a URL ({e}); give the origin the secret belongs to, e.g. https://api.example.org"
         ))
     })?;
-    let loopback = url
-        .host_str()
-        .is_some_and(crate::capabilities::http::policy::is_loopback);
+    let loopback = url.host_str().is_some_and(crate::net::is_loopback);
     let allowed = match url.scheme() {
         "https" => url.host_str().is_some(),
         "http" => loopback,

@@ -226,7 +226,7 @@ impl Staged {
 /// Rows fetched at a time to fill one filtered page, whatever the page
 /// size the plugin asked for: a plugin that staged many writes and asks for
 /// pages of one row must not make the host run a query per staged row.
-const FETCH: u32 = crate::capabilities::MAX_BATCH as u32;
+const FETCH: u32 = 5000;
 
 /// Fills a page of up to `limit` rows after `after` from `fetch` (which
 /// returns up to [`FETCH`] rows), skipping rows `keep` rejects, so a plugin

@@ -20,20 +20,21 @@ fn serve(db: &Path) -> Child {
         .expect("b2b serve starts")
 }
 
-/// Waits (at most 60 s) until the task's only run has `status`.
-fn wait_for(db: &Path, status: &str) {
+/// Waits (at most 60 s) until the only row of `table` (`task_runs`, or
+/// `action_runs` for its action) has `status`.
+fn wait_for(db: &Path, table: &str, status: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let conn = rusqlite::Connection::open(db).unwrap();
     while Instant::now() < deadline {
         let found: Option<String> = conn
-            .query_row("SELECT status FROM task_runs", [], |r| r.get(0))
+            .query_row(&format!("SELECT status FROM {table}"), [], |r| r.get(0))
             .ok();
         if found.as_deref() == Some(status) {
             return;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    panic!("the task run never became {status}");
+    panic!("the {table} row never became {status}");
 }
 
 #[test]
@@ -74,12 +75,13 @@ fn a_daemon_killed_mid_run_leaves_it_interrupted_and_the_slot_never_runs_twice()
     svc.create_task(&def).unwrap();
 
     let mut first = serve(&db);
-    wait_for(&db, "running");
+    // Mid-run: the import itself has started, not only the task run.
+    wait_for(&db, "action_runs", "running");
     first.kill().unwrap();
     first.wait().unwrap();
 
     let mut second = serve(&db);
-    wait_for(&db, "interrupted");
+    wait_for(&db, "task_runs", "interrupted");
     // SAFETY: sending SIGTERM to our own child process.
     unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
     let status = second.wait().unwrap();

@@ -44,6 +44,35 @@ fn run(t: &TestDb, plugin: &str, pairs: &[(&str, &str)]) -> (ActionResult, Durat
     (result, started.elapsed())
 }
 
+/// Runs a plugin on a thread of its own, as another process would, until
+/// it ends or `stop` is given.
+fn in_background(
+    t: &TestDb,
+    plugin: &str,
+    pairs: &[(&str, &str)],
+    stop: &Stop,
+) -> std::thread::JoinHandle<ActionResult> {
+    let (path, plugin, params, stop) = (
+        t.svc.db().path().to_path_buf(),
+        plugin.to_string(),
+        params(pairs),
+        stop.clone(),
+    );
+    std::thread::spawn(move || {
+        let svc = Service::open(&path, Actor::named("test:runner"))
+            .unwrap()
+            .with_engine(b2b_tests::engine());
+        let options = RunOptions {
+            env: RunEnv {
+                stop,
+                ..RunEnv::default()
+            },
+            ..RunOptions::default()
+        };
+        svc.run_action_with(&plugin, &params, options).unwrap()
+    })
+}
+
 fn error(result: &ActionResult) -> &str {
     result
         .outcome
@@ -150,28 +179,8 @@ fn while_a_plugin_sleeps_people_and_the_scheduler_still_write() {
     install(&t, "sleeper", &["conflicts:read", "conflicts:write"]);
     install(&t, "noop", &[]);
     let stop = Stop::default();
-    let runner = {
-        let (path, stop) = (t.svc.db().path().to_path_buf(), stop.clone());
-        std::thread::spawn(move || {
-            let svc = Service::open(&path, Actor::named("test:runner"))
-                .unwrap()
-                .with_engine(b2b_tests::engine());
-            let options = RunOptions {
-                env: RunEnv {
-                    stop,
-                    ..RunEnv::default()
-                },
-                ..RunOptions::default()
-            };
-            // It stages clearing both conflicts, then sleeps for a minute.
-            svc.run_action_with(
-                "sleeper",
-                &params(&[("secs", "60"), ("write", "true")]),
-                options,
-            )
-            .unwrap()
-        })
-    };
+    // It stages clearing both conflicts, then sleeps for a minute.
+    let runner = in_background(&t, "sleeper", &[("secs", "60"), ("write", "true")], &stop);
     let deadline = Instant::now() + Duration::from_secs(20);
     while t.count("action_runs", "status = 'running'") == 0 {
         assert!(Instant::now() < deadline, "the sleeper never started");
@@ -299,28 +308,7 @@ fn a_run_waiting_on_http_ends_within_a_second_of_its_stop() {
     install(&t, "http-prober", &["http:127.0.0.1"]);
     let server = Loopback::start(Answer::Stall(Duration::from_secs(30)));
     let stop = Stop::default();
-    let runner = {
-        let (path, stop, url) = (
-            t.svc.db().path().to_path_buf(),
-            stop.clone(),
-            server.url("/slow"),
-        );
-        std::thread::spawn(move || {
-            let svc = Service::open(&path, Actor::named("test:runner"))
-                .unwrap()
-                .with_engine(b2b_tests::engine());
-            let env = RunEnv {
-                stop,
-                ..RunEnv::default()
-            };
-            let options = RunOptions {
-                env,
-                ..RunOptions::default()
-            };
-            svc.run_action_with("http-prober", &params(&[("url", &url)]), options)
-                .unwrap()
-        })
-    };
+    let runner = in_background(&t, "http-prober", &[("url", &server.url("/slow"))], &stop);
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.heads().is_empty() {
         assert!(Instant::now() < deadline, "the request never arrived");

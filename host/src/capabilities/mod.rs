@@ -19,9 +19,9 @@ mod students;
 
 use crate::actor::Actor;
 use crate::engine::output::RunLog;
+use crate::engine::stop::Stop;
 use crate::engine::world::b2b::plugin::types;
 use crate::engine::world::{CallError, WitError};
-use crate::engine::Stop;
 use crate::import;
 use crate::plugins::capability::Capability;
 use crate::secrets::Secrets;

@@ -14,12 +14,14 @@ pub mod compile_cache;
 mod limits;
 pub mod output;
 mod run;
+pub(crate) mod stop;
 mod wasi;
 pub(crate) mod world;
 
 pub use crate::capabilities::http::{Fault, HttpScript, ScriptedAnswer};
 pub use limits::Limits;
-pub use run::{Descriptor, ParamSpec, Report, RunEnv, RunOutput, RunRequest, Stop};
+pub use run::{Descriptor, ParamSpec, Report, RunEnv, RunOutput, RunRequest};
+pub use stop::Stop;
 
 use crate::capabilities::http::transport::Network;
 use crate::capabilities::HostContext;

@@ -11,6 +11,7 @@
 
 use super::limits::Limits;
 use super::output::RunLog;
+use super::stop::Stop;
 use super::world::{self, describe_error};
 use super::{Engine, Plugin, RunState};
 use crate::actor::Actor;
@@ -27,7 +28,6 @@ use rusqlite::Connection;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::time::Instant;
 use wasmtime::{Store, Trap};
 
@@ -86,37 +86,6 @@ pub struct Report {
     pub skipped: u64,
     /// For a person reading the history (escaped, and cut to a few KiB).
     pub summary: String,
-}
-
-/// Stops a run early: a task's "stop existing" overlap policy, a daemon
-/// shutting down. Clones share one signal; a run sees it within a tick,
-/// whatever it is doing.
-#[derive(Debug, Clone)]
-pub struct Stop(Arc<watch::Sender<bool>>);
-
-impl Default for Stop {
-    fn default() -> Self {
-        Stop(Arc::new(watch::channel(false).0))
-    }
-}
-
-impl Stop {
-    /// Asks every run holding this signal to stop.
-    pub fn stop(&self) {
-        self.0.send_replace(true);
-    }
-
-    /// Whether it was asked.
-    pub fn is_stopped(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Resolves once stopped.
-    async fn stopped(&self) {
-        let mut rx = self.0.subscribe();
-        // The sender lives in `self`, so waiting can only end by a stop.
-        let _ = rx.wait_for(|stopped| *stopped).await;
-    }
 }
 
 /// What the caller of a run supplies besides the plugin's own inputs: how

@@ -64,9 +64,7 @@ impl Service {
         let host = url
             .host_str()
             .ok_or_else(|| Error::invalid(format!("`{base_url}` names no host")))?;
-        if url.scheme() != "https"
-            && !(url.scheme() == "http" && crate::capabilities::http::policy::is_loopback(host))
-        {
+        if url.scheme() != "https" && !(url.scheme() == "http" && crate::net::is_loopback(host)) {
             return Err(Error::invalid(format!(
                 "`{base_url}` must be an https:// URL: the Wonde token is never sent over plain http \
                  except to this machine (http://127.0.0.1 or localhost)"

@@ -12,6 +12,7 @@
 //!   exercises the real host logic.
 
 pub(crate) mod policy;
+mod request;
 mod script;
 pub(crate) mod transport;
 

@@ -15,14 +15,14 @@
 //!   (`*.wonde.com`), where each school's region domain points; any other
 //!   credential to the origin given when it was set.
 
-use super::transport::Sendable;
+use super::request::Sendable;
 use crate::capabilities::HostContext;
 use crate::engine::world::b2b::plugin::http::Request;
 use crate::engine::world::WitError;
+use crate::net::{is_wonde_host, Origin};
 use crate::plugins::capability::Capability;
 use crate::secrets::Secret;
 use crate::storage::defaults;
-use std::fmt;
 use url::Url;
 
 /// The most headers one request may set.
@@ -49,60 +49,6 @@ fn reserved(name: &str) -> bool {
             | "upgrade"
             | "keep-alive"
     ) || name.starts_with("proxy-")
-}
-
-/// Where a request goes: what a credential is bound to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Origin {
-    scheme: String,
-    host: String,
-    port: u16,
-}
-
-impl Origin {
-    /// The origin of an absolute URL.
-    pub(crate) fn of(url: &Url) -> Option<Origin> {
-        Some(Origin {
-            scheme: url.scheme().to_string(),
-            host: url.host_str()?.to_ascii_lowercase(),
-            port: url.port_or_known_default()?,
-        })
-    }
-
-    /// The origin of a URL a person typed, or why it has none.
-    pub(crate) fn parse(text: &str) -> Result<Origin, String> {
-        let url = Url::parse(text.trim()).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("`{text}` must be an http:// or https:// URL"));
-        }
-        Origin::of(&url).ok_or_else(|| format!("`{text}` has no host"))
-    }
-
-    /// Whether requests to it stay on this machine.
-    pub(crate) fn is_loopback(&self) -> bool {
-        is_loopback(&self.host)
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
-    }
-}
-
-/// Whether a host name or address is this machine.
-pub(crate) fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Whether a host is one of Wonde's own (`wonde.com` and its subdomains).
-pub fn is_wonde_host(host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    host == "wonde.com" || host.ends_with(".wonde.com")
 }
 
 impl HostContext {
@@ -308,21 +254,5 @@ mod tests {
             checked_headers(vec![("Accept".into(), "application/json".into())]).unwrap(),
             [("accept".to_string(), "application/json".to_string())]
         );
-    }
-
-    #[test]
-    fn origins_compare_scheme_host_and_port() {
-        let a = Origin::parse("https://API.wonde.com/v1.0/").unwrap();
-        assert_eq!(a.to_string(), "https://api.wonde.com:443");
-        assert_ne!(a, Origin::parse("http://api.wonde.com/").unwrap());
-        assert_ne!(
-            Origin::parse("http://127.0.0.1:8650/").unwrap(),
-            Origin::parse("http://127.0.0.1:8651/").unwrap()
-        );
-        assert!(Origin::parse("ftp://x/").is_err());
-        assert!(is_loopback("127.0.0.1") && is_loopback("[::1]") && is_loopback("LOCALHOST"));
-        assert!(!is_loopback("10.0.0.1") && !is_loopback("localhost.evil.org"));
-        assert!(is_wonde_host("api.wonde.com") && is_wonde_host("wonde.com"));
-        assert!(!is_wonde_host("wonde.com.evil.org") && !is_wonde_host("evilwonde.com"));
     }
 }

@@ -1,7 +1,7 @@
 //! Scripted answers to a run's HTTP requests, in place of the network: the
 //! plugin test harness's transport.
 
-use super::transport::{AttemptError, Budget, Sendable};
+use super::request::{AttemptError, Budget, Sendable};
 use crate::engine::world::b2b::plugin::http::Response;
 use crate::engine::world::WitError;
 use std::collections::HashMap;

@@ -12,18 +12,16 @@
 //!   fails the request at once, saying so.
 //! - Bodies are capped, per response and per call.
 
+use super::request::{AttemptError, Budget, Sendable};
 use super::script::HttpScript;
 use crate::capabilities::seconds;
 use crate::engine::output::RunLog;
 use crate::engine::world::b2b::plugin::http::Response;
 use crate::engine::world::WitError;
-use crate::secrets::Secret;
 use futures_util::StreamExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
-use url::Url;
 
 /// Requests of one `send` call in flight at once.
 const MAX_PARALLEL: usize = 8;
@@ -31,29 +29,8 @@ const MAX_PARALLEL: usize = 8;
 const ATTEMPTS: u32 = 4;
 /// The longest a `Retry-After` is honoured; longer waits fail the request.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// The largest response body accepted.
-pub(super) const MAX_BODY: usize = 64 << 20;
-/// The most response bytes one `send` call may bring back in all.
-const MAX_CALL_BYTES: usize = 256 << 20;
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A request the policy passed.
-pub(crate) struct Sendable {
-    pub(crate) method: String,
-    pub(crate) url: Url,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) token: Option<Secret>,
-    pub(crate) body: Option<Vec<u8>>,
-}
-
-/// Why one attempt did not give a response.
-pub(super) enum AttemptError {
-    /// Worth retrying: the connection failed or timed out.
-    Transient(String),
-    /// Not worth retrying: the answer is too large.
-    Final(String),
-}
 
 /// The HTTP clients of the process, shared by every run so connections are
 /// reused, and started at the first request (most commands send none, and
@@ -99,7 +76,7 @@ impl Network {
             .get_or_init(Clients::start)
             .as_ref()
             .map_err(|e| AttemptError::Final(e.clone()))?;
-        let loopback = req.url.host_str().is_some_and(super::policy::is_loopback);
+        let loopback = req.url.host_str().is_some_and(crate::net::is_loopback);
         let client = if loopback {
             &clients.direct
         } else {
@@ -177,38 +154,6 @@ fn reqwest_error(e: &reqwest::Error) -> String {
     text
 }
 
-/// The response bytes one `send` call may still bring back, taken as each
-/// chunk arrives, so requests in flight together cannot pass it.
-pub(super) struct Budget(AtomicUsize);
-
-impl Budget {
-    fn new() -> Budget {
-        Budget(AtomicUsize::new(MAX_CALL_BYTES))
-    }
-
-    /// Takes `chunk` bytes of a body that has now `body` bytes, refusing a
-    /// body over the cap of one response or past what the call has left.
-    pub(super) fn take(&self, body: usize, chunk: usize) -> Result<(), AttemptError> {
-        if body > MAX_BODY {
-            return Err(AttemptError::Final(format!(
-                "answered with more than {} MiB",
-                MAX_BODY >> 20
-            )));
-        }
-        self.0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(chunk)
-            })
-            .map(drop)
-            .map_err(|_| {
-                AttemptError::Final(format!(
-                    "would take this http.send call past {} MiB of responses; send fewer requests at once",
-                    MAX_CALL_BYTES >> 20
-                ))
-            })
-    }
-}
-
 /// Where a run's requests go.
 #[derive(Clone)]
 enum Via {
@@ -273,7 +218,7 @@ impl Outbound {
         checked: Vec<Result<Sendable, WitError>>,
         log: &RunLog,
     ) -> Vec<Result<Response, WitError>> {
-        let budget = Budget::new();
+        let budget = Budget::default();
         let budget = &budget;
         futures_util::stream::iter(checked)
             .map(|c| async move {

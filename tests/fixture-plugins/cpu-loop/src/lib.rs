@@ -2,8 +2,6 @@
 //! that the host interrupts a run that computes forever and rolls back what it
 //! changed.
 
-use std::hint::black_box;
-
 use b2b_plugin_sdk::{descriptor, Descriptor, Error, Guest, Report};
 
 struct CpuLoop;
@@ -15,15 +13,7 @@ impl Guest for CpuLoop {
 
     fn run(_params: Vec<(String, String)>) -> Result<Report, Error> {
         fixture_support::clear_every_open_conflict()?;
-        let mut state = 1u64;
-        loop {
-            // `black_box` keeps the optimiser from proving the loop pointless.
-            state = black_box(
-                state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1),
-            );
-        }
+        fixture_support::compute_forever()
     }
 }
 

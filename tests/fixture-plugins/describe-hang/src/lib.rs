@@ -3,20 +3,12 @@
 //! of hanging the host.
 
 use b2b_plugin_sdk::{Descriptor, Error, Guest, Report};
-use std::hint::black_box;
 
 struct DescribeHang;
 
 impl Guest for DescribeHang {
     fn describe() -> Descriptor {
-        let mut state = 1u64;
-        loop {
-            state = black_box(
-                state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1),
-            );
-        }
+        fixture_support::compute_forever()
     }
 
     fn run(_params: Vec<(String, String)>) -> Result<Report, Error> {

@@ -22,3 +22,16 @@ pub fn nothing_done(summary: &str) -> Report {
         summary: summary.into(),
     }
 }
+
+/// Computes for ever, so that only the host's deadline ends the call.
+pub fn compute_forever() -> ! {
+    let mut state = 1u64;
+    loop {
+        // `black_box` keeps the optimiser from proving the loop pointless.
+        state = std::hint::black_box(
+            state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1),
+        );
+    }
+}
