@@ -12,7 +12,15 @@ fn a_first_import_matches_by_each_rule_queues_the_rest_and_raises_exactly_the_di
     let t = &lab.t;
     let by_id = lab.hold(0, 0, |_| {});
     let s0 = lab.sandbox.student(0, 0).unwrap();
-    students::link_external(t.svc.conn(), "wonde", &s0.id, by_id, None).unwrap();
+    let link = students::Link {
+        source: "wonde",
+        external_id: &s0.id,
+        student_id: by_id,
+        upn: None,
+        school_id: None,
+        vouched: false,
+    };
+    students::link_external(t.svc.conn(), &link).unwrap();
     let upn_plus_three = lab.hold(0, 1, |i| set(i, "basic.surname", Some("Formerly")));
     let all_four = lab.hold(0, 2, |i| set(i, "identifiers.upn", None));
     let moved = lab.hold(0, 3, |i| set(i, "address.postcode", Some("ZZ1 1ZZ")));
@@ -358,18 +366,25 @@ fn adding_or_matching_an_unmatched_student_links_it_for_the_next_import() {
 fn the_records_of_one_person_are_resolved_together() {
     let lab = lab(2, 2);
     let t = &lab.t;
+    // The same pupil sent by two schools (dual registration): one GUID, the
+    // same UPN and identifying items, two Wonde records.
+    let pupil = lab.sandbox.student(0, 0).unwrap();
+    lab.sandbox.edit(1, 0, |s| {
+        let id = s.id.clone();
+        *s = pupil.clone();
+        s.id = id;
+    });
     lab.import().outcome.unwrap();
-    // The same pupil sent by two schools (dual registration): one GUID.
-    t.conn()
-        .execute("UPDATE unmatched SET upi = 'same-person' WHERE id IN (SELECT id FROM unmatched ORDER BY id LIMIT 2)", [])
-        .unwrap();
     let first = t
         .svc
         .unmatched(None, 10)
         .unwrap()
         .into_iter()
-        .find(|u| u.upi.as_deref() == Some("same-person"))
+        .find(|u| u.upi.as_deref() == Some(pupil.upi.as_str()))
         .unwrap();
+    let detail = t.svc.unmatched_detail(first.id).unwrap();
+    assert_eq!(detail.same_guid.len(), 1, "the other school's record");
+    assert_eq!(detail.same_guid[0].1, None, "placed with it");
     let student = t.svc.add_unmatched(first.id).unwrap();
     assert_eq!(
         t.count(

@@ -273,6 +273,20 @@ fn print_unmatched(d: &crate::service::UnmatchedDetail) {
         );
         println!("    why not matched: {}", crate::text::shown(&c.reason));
     }
+    for (other, apart) in &d.same_guid {
+        match apart {
+            None => println!(
+                "  placed with it (same person GUID): record {} from school {}",
+                other.id, other.school_id
+            ),
+            Some(why) => println!(
+                "  not placed with it: record {} from school {}: {}",
+                other.id,
+                other.school_id,
+                crate::text::shown(why)
+            ),
+        }
+    }
     if u.status == "open" {
         println!(
             "  Decide: `b2b import unmatched match {} STUDENT` if it is one of them, or `b2b import unmatched add {0}`.",

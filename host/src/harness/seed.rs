@@ -82,7 +82,17 @@ fn seed_students(conn: &Connection, fixture: &Fixture, seeded: &mut Seeded) -> R
         let id = students::insert(conn, school, &items)
             .map_err(|e| Error::invalid(format!("student `{}`: {e}", s.label)))?;
         if let Some(wonde_id) = &s.wonde_id {
-            students::link_external(conn, SOURCE_ID, wonde_id, id, None)?;
+            students::link_external(
+                conn,
+                &students::Link {
+                    source: SOURCE_ID,
+                    external_id: wonde_id,
+                    student_id: id,
+                    upn: None,
+                    school_id: school,
+                    vouched: false,
+                },
+            )?;
         }
         unique("students", "label", &s.label, id, &mut seeded.students)?;
     }

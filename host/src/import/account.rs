@@ -11,6 +11,12 @@ impl Ended {
         !self.failed.is_empty()
     }
 
+    /// Whether the run's import failed whole: files failed and none was
+    /// applied. The run is then `failed`, not partial.
+    pub fn all_failed(&self) -> bool {
+        self.applied.is_empty() && !self.failed.is_empty()
+    }
+
     /// A few sentences on the run's files for its summary (none when it
     /// ended no file): pupils per matching rule, and each failed school
     /// with its reason.

@@ -103,16 +103,18 @@ pub(super) fn apply(
     };
     for s in incoming {
         let s = cleaned(s, &mut out.warnings);
-        let decision = Matcher::new(conn, &ctx.matching, added).find(&s)?;
+        let waiting = unmatched::waits_with_candidates(conn, ctx.school.id, &s.source_id)?;
+        let decision = Matcher::new(conn, &ctx.matching, added, ctx.school.id).find(&s, waiting)?;
         match decision {
             Decision::Matched(id, rule) => {
                 out.count_match(rule);
-                link(conn, &s, id)?;
+                link(conn, ctx, &s, id, Vouched::No)?;
+                unmatched::close_matched(conn, ctx.school.id, &s.source_id, id, ctx.actor)?;
                 apply_matched(conn, ctx, &s, id, &mut out)?;
             }
             _ if too_old(&s, ctx) => out.too_old += 1,
             Decision::New if ctx.school.add_unmatched => {
-                let id = add(conn, ctx, &s)?;
+                let id = add(conn, ctx, &s, Vouched::No)?;
                 added.insert(id);
                 out.added += 1;
             }
@@ -149,11 +151,11 @@ pub(super) fn place(
 ) -> Result<i64> {
     match student {
         Some(id) => {
-            link(conn, s, id)?;
+            link(conn, ctx, s, id, Vouched::ByPerson)?;
             apply_matched(conn, ctx, s, id, &mut Outcome::default())?;
             Ok(id)
         }
-        None => add(conn, ctx, s),
+        None => add(conn, ctx, s, Vouched::ByPerson),
     }
 }
 
@@ -198,13 +200,41 @@ fn cleaned(s: &IncomingStudent, warnings: &mut Vec<String>) -> IncomingStudent {
     s
 }
 
+/// Whether a person decided a link (only theirs outweigh a differing UPN).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Vouched {
+    No,
+    ByPerson,
+}
+
 /// Links the student's source id and GUID to a held student, with the UPN
-/// they came with.
-fn link(conn: &Connection, s: &IncomingStudent, student: i64) -> Result<()> {
-    let upn = s.item("identifiers.upn");
-    students::link_external(conn, matching::SOURCE_ID, &s.source_id, student, upn)?;
-    if let Some(upi) = s.upi.as_deref().filter(|u| !u.trim().is_empty()) {
-        students::link_external(conn, matching::UPI, upi, student, upn)?;
+/// and school they came with.
+fn link(
+    conn: &Connection,
+    ctx: &Context,
+    s: &IncomingStudent,
+    student: i64,
+    vouched: Vouched,
+) -> Result<()> {
+    let ids = [
+        (matching::SOURCE_ID, Some(s.source_id.as_str())),
+        (matching::UPI, s.upi.as_deref()),
+    ];
+    for (source, id) in ids {
+        let Some(external_id) = id.filter(|i| !i.trim().is_empty()) else {
+            continue;
+        };
+        students::link_external(
+            conn,
+            &students::Link {
+                source,
+                external_id,
+                student_id: student,
+                upn: s.item("identifiers.upn"),
+                school_id: Some(ctx.school.id),
+                vouched: vouched == Vouched::ByPerson,
+            },
+        )?;
     }
     Ok(())
 }
@@ -384,14 +414,14 @@ fn insert_contacts(conn: &Connection, student: i64, contacts: &[Contact]) -> Res
 }
 
 /// Adds the student as a new held record; returns its id.
-fn add(conn: &Connection, ctx: &Context, s: &IncomingStudent) -> Result<i64> {
+fn add(conn: &Connection, ctx: &Context, s: &IncomingStudent, vouched: Vouched) -> Result<i64> {
     let values: Vec<(&str, Option<&str>)> = s
         .items
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_deref()))
         .collect();
     let id = students::insert(conn, Some(ctx.school.id), &values)?;
-    link(conn, s, id)?;
+    link(conn, ctx, s, id, vouched)?;
     insert_contacts(conn, id, s.contacts.as_deref().unwrap_or_default())?;
     for group in groups() {
         if let Some(hash) = block_hash(s, group) {

@@ -12,7 +12,7 @@ mod apply;
 mod matching;
 
 pub use apply::Outcome;
-pub use matching::{SOURCE_ID, UPI};
+pub use matching::{not_one_child, SOURCE_ID, UPI};
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
@@ -376,8 +376,15 @@ impl Session {
         self.charge(Some(file), grown)
     }
 
-    /// Adds incoming students to the file, refusing unknown item keys.
-    pub fn submit(&mut self, file: i64, students: Vec<IncomingStudent>) -> Result<()> {
+    /// Adds incoming students to the file, refusing unknown item keys. A
+    /// blank person GUID is no GUID: it would make every blank-GUID record
+    /// one person.
+    pub fn submit(&mut self, file: i64, mut students: Vec<IncomingStudent>) -> Result<()> {
+        for s in &mut students {
+            if s.upi.as_deref().is_some_and(|g| g.trim().is_empty()) {
+                s.upi = None;
+            }
+        }
         for s in &students {
             for (key, _) in &s.items {
                 items::lookup(key)?;

@@ -188,6 +188,15 @@ fn settle(
     files: &import::Ended,
     actor: &Actor,
 ) -> (std::result::Result<Report, String>, Applied) {
+    let outcome = outcome.and_then(|report| match files.all_failed() {
+        // A report of success over an import where every school failed
+        // would read as green: the run failed.
+        true => Err(format!(
+            "every school's import failed, so nothing was imported. {}",
+            files.account().unwrap_or_default().trim_end_matches('.')
+        )),
+        false => Ok(report),
+    });
     let why = match outcome {
         Ok(report) => match staged.commit(conn, actor) {
             Ok(applied) => {

@@ -22,6 +22,9 @@ pub struct UnmatchedDetail {
     pub record: Unmatched,
     /// Each candidate's held record, beside why no rule took it.
     pub candidates: Vec<(Candidate, students::Student)>,
+    /// Other open records with its person GUID: each is placed with it
+    /// (reason none) or stays open (the reason why).
+    pub same_guid: Vec<(Unmatched, Option<String>)>,
 }
 
 /// One file in full.
@@ -115,7 +118,19 @@ impl Service {
             .iter()
             .map(|c| Ok((c.clone(), students::get(&self.conn, c.student_id)?)))
             .collect::<Result<_>>()?;
-        Ok(UnmatchedDetail { record, candidates })
+        let same_guid = match record.status.as_str() {
+            "open" => same_guid(&self.conn, &record)?
+                .into_iter()
+                .skip(1)
+                .map(|(other, _, apart)| (other, apart))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(UnmatchedDetail {
+            record,
+            candidates,
+            same_guid,
+        })
     }
 
     /// Adds an unmatched student as a new held record; every open record of
@@ -136,14 +151,15 @@ impl Service {
         })
     }
 
-    /// Places every open record of the person of unmatched record `id`:
-    /// matched to `student`, or the first added as new and the rest matched
-    /// to it. Returns the held student.
+    /// Places unmatched record `id`, matched to `student` or added as new,
+    /// with the open records carrying its person GUID that are plainly the
+    /// same child (see [`crate::import::not_one_child`]); the others stay
+    /// open. Returns the held student.
     fn place_person(
         &self,
         conn: &rusqlite::Connection,
         id: i64,
-        mut student: Option<i64>,
+        student: Option<i64>,
     ) -> Result<i64> {
         let first = open_unmatched(conn, id)?;
         let status = if student.is_some() {
@@ -151,27 +167,22 @@ impl Service {
         } else {
             "added"
         };
-        for record in unmatched::same_person(conn, &first)? {
-            let incoming: IncomingStudent = serde_json::from_str(&record.data).map_err(|e| {
-                Error::Database(format!(
-                    "unmatched record {} holds unreadable data: {e}",
-                    record.id
-                ))
-            })?;
-            let held =
-                crate::import::place(conn, record.school_id, &incoming, student, &self.actor)?;
-            student = Some(held);
-            unmatched::resolve(conn, record.id, status, held, self.actor.as_str())?;
+        let mut held = student;
+        for (record, incoming) in placed_together(conn, &first)? {
+            let placed =
+                crate::import::place(conn, record.school_id, &incoming, held, &self.actor)?;
+            held = Some(placed);
+            unmatched::resolve(conn, record.id, status, placed, self.actor.as_str())?;
             audit::record(
                 conn,
                 &self.actor,
                 &format!("unmatched.{status}"),
                 "unmatched",
                 record.id,
-                json!({"student": held, "source_id": record.source_id}),
+                json!({"student": placed, "source_id": record.source_id}),
             )?;
         }
-        student.ok_or_else(|| Error::invalid(format!("unmatched record {id} is not open")))
+        held.ok_or_else(|| Error::invalid(format!("unmatched record {id} is not open")))
     }
 
     /// Every processing rule.
@@ -207,6 +218,48 @@ impl Service {
     pub fn deletions(&self, limit: u32) -> Result<Vec<deletions::Deletion>> {
         deletions::list(&self.conn, limit)
     }
+}
+
+/// The record as it came in.
+fn incoming_of(record: &Unmatched) -> Result<IncomingStudent> {
+    serde_json::from_str(&record.data).map_err(|e| {
+        Error::Database(format!(
+            "unmatched record {} holds unreadable data: {e}",
+            record.id
+        ))
+    })
+}
+
+/// The open records that carry `first`'s person GUID, `first` first, each
+/// with why it would not be placed with `first` (none: it would be).
+fn same_guid(
+    conn: &rusqlite::Connection,
+    first: &Unmatched,
+) -> Result<Vec<(Unmatched, IncomingStudent, Option<String>)>> {
+    let chosen = incoming_of(first)?;
+    unmatched::same_guid(conn, first)?
+        .into_iter()
+        .map(|record| {
+            let incoming = incoming_of(&record)?;
+            let apart = (record.id != first.id)
+                .then(|| crate::import::not_one_child(&chosen, &incoming))
+                .flatten();
+            Ok((record, incoming, apart))
+        })
+        .collect()
+}
+
+/// The records placed with `first`: it, and the same-GUID records that are
+/// plainly the same child.
+fn placed_together(
+    conn: &rusqlite::Connection,
+    first: &Unmatched,
+) -> Result<Vec<(Unmatched, IncomingStudent)>> {
+    Ok(same_guid(conn, first)?
+        .into_iter()
+        .filter(|(_, _, apart)| apart.is_none())
+        .map(|(record, incoming, _)| (record, incoming))
+        .collect())
 }
 
 fn open_unmatched(conn: &rusqlite::Connection, id: i64) -> Result<Unmatched> {

@@ -220,33 +220,57 @@ pub fn set_item(
     Ok(value)
 }
 
-/// Links an id another system gives a held student (e.g. source `wonde`),
-/// with the UPN the source sent alongside it: a later record with that id
-/// and another UPN is not taken to be this student without a person.
-pub fn link_external(
-    conn: &Connection,
-    source: &str,
-    external_id: &str,
-    student_id: i64,
-    upn: Option<&str>,
-) -> Result<()> {
-    let upn = upn.map(normalised_upn).filter(|u| !u.is_empty());
+/// A link from a source's record to a held student, and what it rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link<'a> {
+    /// The source: `wonde` for the school's record id, `upi` for the person GUID.
+    pub source: &'a str,
+    /// The source's id.
+    pub external_id: &'a str,
+    /// The held student.
+    pub student_id: i64,
+    /// The UPN the source sent with the record, if any.
+    pub upn: Option<&'a str>,
+    /// The school that sent the record, if known.
+    pub school_id: Option<i64>,
+    /// A person matched the record to the student (an import never vouches).
+    pub vouched: bool,
+}
+
+/// Links a source's record to a held student. Relinking the same student
+/// keeps what the link already knew (a UPN the record no longer carries, a
+/// person's vouching); moving the link to another student starts afresh.
+pub fn link_external(conn: &Connection, link: &Link) -> Result<()> {
+    let upn = link.upn.map(normalised_upn).filter(|u| !u.is_empty());
     conn.prepare_cached(
-        "INSERT INTO external_ids (source, external_id, student_id, upn) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (source, external_id) DO UPDATE SET student_id = ?3, upn = ?4",
+        "INSERT INTO external_ids (source, external_id, student_id, upn, school_id, vouched)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (source, external_id) DO UPDATE SET
+             upn = CASE WHEN student_id = ?3 THEN COALESCE(?4, upn) ELSE ?4 END,
+             school_id = COALESCE(?5, school_id),
+             vouched = CASE WHEN student_id = ?3 THEN MAX(vouched, ?6) ELSE ?6 END,
+             student_id = ?3",
     )?
-    .execute(params![source, external_id, student_id, upn])?;
+    .execute(params![
+        link.source,
+        link.external_id,
+        link.student_id,
+        upn,
+        link.school_id,
+        link.vouched
+    ])?;
     Ok(())
 }
 
 /// A held student another system's id points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
+pub struct Linked {
     /// The held student.
     pub student_id: i64,
-    /// The UPN the source sent when the link was made (none for links made
-    /// before UPNs were kept with them, or when none was sent).
+    /// The UPN the source sent when the link was made or last confirmed.
     pub upn: Option<String>,
+    /// A person matched the record to the student.
+    pub vouched: bool,
 }
 
 /// The held student another system's id points at (only an active one when
@@ -256,18 +280,37 @@ pub fn by_external(
     source: &str,
     external_id: &str,
     active_only: bool,
-) -> Result<Option<Link>> {
+) -> Result<Option<Linked>> {
     Ok(conn
         .prepare_cached(
-            "SELECT s.id, e.upn FROM external_ids e JOIN students s ON s.id = e.student_id
+            "SELECT s.id, e.upn, e.vouched FROM external_ids e JOIN students s ON s.id = e.student_id
              WHERE e.source = ?1 AND e.external_id = ?2 AND (?3 = 0 OR s.active = 1)",
         )?
         .query_row(params![source, external_id, active_only], |r| {
-            Ok(Link {
+            Ok(Linked {
                 student_id: r.get(0)?,
                 upn: r.get(1)?,
+                vouched: r.get(2)?,
             })
         })
+        .optional()?)
+}
+
+/// Another record of the same school the held student is linked to (by the
+/// school's record id), if any: a school does not send one child twice.
+pub fn linked_to_other_record(
+    conn: &Connection,
+    student_id: i64,
+    school_id: i64,
+    external_id: &str,
+) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT external_id FROM external_ids
+             WHERE student_id = ?1 AND source = 'wonde' AND school_id = ?2 AND external_id <> ?3
+             LIMIT 1",
+        )?
+        .query_row(params![student_id, school_id, external_id], |r| r.get(0))
         .optional()?)
 }
 
@@ -293,10 +336,15 @@ pub struct Identity {
     pub upn: Option<String>,
     /// The UPN the pupil had before the current one, upper-case.
     pub former_upn: Option<String>,
+    /// The UPNs the source sent with the records linked to the pupil, each
+    /// with whether a person vouched for that link.
+    pub linked_upns: Vec<(String, bool)>,
 }
 
-const IDENTITY: &str =
-    "SELECT id, date_of_birth, surname, forename, gender, upn, former_upn FROM students";
+const IDENTITY: &str = "SELECT id, date_of_birth, surname, forename, gender, upn, former_upn,
+    (SELECT group_concat(DISTINCT e.upn || ':' || e.vouched) FROM external_ids e
+     WHERE e.student_id = students.id AND e.upn IS NOT NULL)
+    FROM students";
 
 fn identities(
     conn: &Connection,
@@ -313,6 +361,15 @@ fn identities(
             gender: r.get(4)?,
             upn: r.get(5)?,
             former_upn: r.get(6)?,
+            linked_upns: r
+                .get::<_, Option<String>>(7)?
+                .map(|list| {
+                    list.split(',')
+                        .filter_map(|pair| pair.rsplit_once(':'))
+                        .map(|(upn, vouched)| (upn.to_string(), vouched == "1"))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -71,7 +71,10 @@ pub struct Queued<'a> {
     pub candidates: &'a [Candidate],
 }
 
-/// Queues (or refreshes, while still open) an unmatched incoming student.
+/// Queues (or refreshes) an unmatched incoming student. A record a person
+/// placed before is opened again: the import no longer takes it for the
+/// student they chose (their choice is kept in the audit), so its data
+/// would otherwise stop arriving unseen.
 pub fn upsert(conn: &Connection, q: &Queued) -> Result<()> {
     let candidates = (!q.candidates.is_empty())
         .then(|| serde_json::to_string(q.candidates).expect("candidates serialise"));
@@ -79,8 +82,8 @@ pub fn upsert(conn: &Connection, q: &Queued) -> Result<()> {
         "INSERT INTO unmatched (school_id, source_id, upi, surname, forename, date_of_birth, upn, data, import_file_id, received_at, candidates)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (school_id, source_id) DO UPDATE SET upi = ?3, surname = ?4, forename = ?5,
-             date_of_birth = ?6, upn = ?7, data = ?8, import_file_id = ?9, received_at = ?10, candidates = ?11
-         WHERE status = 'open'",
+             date_of_birth = ?6, upn = ?7, data = ?8, import_file_id = ?9, received_at = ?10, candidates = ?11,
+             status = 'open', student_id = NULL, resolved_by = NULL, resolved_at = NULL",
     )?
     .execute(params![
         q.school_id, q.source_id, q.upi, q.surname, q.forename, q.date_of_birth, q.upn, q.data, q.file_id,
@@ -133,12 +136,15 @@ pub fn get(conn: &Connection, id: i64) -> Result<Unmatched> {
         })
 }
 
-/// The open records of the same person as `u` (same GUID, or only `u`).
-pub fn same_person(conn: &Connection, u: &Unmatched) -> Result<Vec<Unmatched>> {
+/// The open records carrying the same person GUID as `u` (only `u` when it
+/// has none), `u` first.
+pub fn same_guid(conn: &Connection, u: &Unmatched) -> Result<Vec<Unmatched>> {
+    let upi = u.upi.as_deref().map(str::trim).filter(|g| !g.is_empty());
     let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE status = 'open' AND (id = ?1 OR (?2 IS NOT NULL AND upi = ?2)) ORDER BY id"
+        "{SELECT} WHERE status = 'open' AND (id = ?1 OR (?2 IS NOT NULL AND upi = ?2))
+         ORDER BY id <> ?1, id"
     ))?;
-    let rows = stmt.query_map(params![u.id, u.upi], from_row)?;
+    let rows = stmt.query_map(params![u.id, upi], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -148,6 +154,35 @@ pub fn resolve(conn: &Connection, id: i64, status: &str, student_id: i64, by: &s
         "UPDATE unmatched SET status = ?, student_id = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
         params![status, student_id, by, time::now(), id],
     )?;
+    Ok(())
+}
+
+/// Whether the school's record waits for a person with candidates named:
+/// then no rule may take it by inference before they decide.
+pub fn waits_with_candidates(conn: &Connection, school_id: i64, source_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM unmatched WHERE school_id = ?1 AND source_id = ?2
+             AND status = 'open' AND candidates IS NOT NULL)",
+        )?
+        .query_row(params![school_id, source_id], |r| r.get(0))?)
+}
+
+/// Closes the school's open record of `source_id`, if any, as matched by
+/// the import to `student_id`: a person is not asked about a pupil a rule
+/// has since placed.
+pub fn close_matched(
+    conn: &Connection,
+    school_id: i64,
+    source_id: &str,
+    student_id: i64,
+    by: &crate::actor::Actor,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE unmatched SET status = 'matched', student_id = ?3, resolved_by = ?4, resolved_at = ?5
+         WHERE school_id = ?1 AND source_id = ?2 AND status = 'open'",
+    )?
+    .execute(params![school_id, source_id, student_id, by.as_str(), time::now()])?;
     Ok(())
 }
 

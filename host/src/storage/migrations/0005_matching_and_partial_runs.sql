@@ -1,10 +1,20 @@
 -- Schema version 5: matching never crosses a disagreeing UPN, near matches
 -- name their candidates, and a run where part of the work failed says so.
 
--- The UPN the source sent when an external id was linked to a held pupil. An
--- import that later sends the same id with a UPN the held pupil does not
--- have goes to a person, unless a person linked the id with that UPN.
+-- What each link between a source's record and a held pupil rests on:
+-- - `upn`: the UPN the source sent with the record; it is one of the held
+--   pupil's UPNs, so a look-alike with another UPN is not taken for them;
+-- - `school_id`: the school that sent the record; a held pupil linked to one
+--   record of a school is not inferred to be another record of that school;
+-- - `vouched`: a person matched the record to the pupil with this UPN (an
+--   import-made link never is), so a later record with that id and UPN is
+--   taken even where the held UPN differs.
 ALTER TABLE external_ids ADD COLUMN upn TEXT;
+ALTER TABLE external_ids ADD COLUMN school_id INTEGER REFERENCES schools(id);
+ALTER TABLE external_ids ADD COLUMN vouched INTEGER NOT NULL DEFAULT 0;
+UPDATE external_ids SET school_id = (
+    SELECT MIN(c.school_id) FROM import_cache c WHERE c.external_id = external_ids.external_id
+) WHERE source = 'wonde';
 
 -- Held pupils a matching rule nearly chose for an unmatched record, with why
 -- it did not: JSON `[{"student_id": 1, "reason": "..."}]`.
