@@ -264,6 +264,7 @@ fn faults_are_retried_or_fail_only_their_school_and_change_nothing() {
     let ids = lab.sandbox.school_ids();
     let rule = |school: &str, times, fault| FaultRule {
         school: Some(school.into()),
+        page: None,
         skip: 0,
         times,
         fault,
