@@ -450,3 +450,45 @@ fn the_records_of_one_person_are_resolved_together() {
         "one held record for the one person"
     );
 }
+
+#[test]
+fn an_unchanged_schools_repeated_transfer_is_stored_once_and_outlives_either_file() {
+    let lab = lab(1, 30);
+    let t = &lab.t;
+    lab.import().outcome.unwrap();
+    lab.t.svc.import(&[], true).unwrap().outcome.unwrap();
+    let conn = t.conn();
+    let files: Vec<(i64, i64, i64)> = conn
+        .prepare("SELECT id, payload_id, payload_bytes FROM import_files ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let [(first, shared, bytes), (second, same, _)] = files[..] else {
+        panic!("{files:?}");
+    };
+    assert_eq!(
+        shared, same,
+        "the second transfer points at the first's payload"
+    );
+    assert_eq!(t.count("payloads", "1"), 1);
+    let sent = b2b_host::storage::files::payload(&conn, first)
+        .unwrap()
+        .unwrap();
+    assert!(
+        (bytes as usize) < sent.len() / 5,
+        "stored {bytes} bytes for {} sent",
+        sent.len()
+    );
+
+    let actor = b2b_host::actor::Actor::named("test");
+    b2b_host::storage::files::delete_payloads(&conn, &[first], &actor).unwrap();
+    assert_eq!(
+        b2b_host::storage::files::payload(&conn, second).unwrap(),
+        Some(sent),
+        "deleting one file's payload leaves the other's"
+    );
+    b2b_host::storage::files::delete_payloads(&conn, &[second], &actor).unwrap();
+    assert_eq!(t.count("payloads", "1"), 0, "the last file took it with it");
+}

@@ -44,7 +44,7 @@ fn with_data_and(plugin: &str) -> TestDb {
 fn snapshot(t: &TestDb) -> (i64, i64, i64) {
     (
         t.count("conflicts", "status = 'open'"),
-        t.count("import_files", "payload IS NOT NULL"),
+        t.count("import_files", files::HAS_PAYLOAD),
         t.count("audit", "actor LIKE 'plugin:%'"),
     )
 }

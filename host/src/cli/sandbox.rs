@@ -104,11 +104,13 @@ fn by_id(mut rule: FaultRule, ids: &[String]) -> Result<FaultRule> {
     let id = match number {
         Some(n) if (1..=ids.len()).contains(&n) => ids[n - 1].clone(),
         None if ids.contains(&school) => school,
-        _ => return Err(Error::invalid(format!(
+        _ => {
+            return Err(Error::invalid(format!(
             "--fault names school `{school}`, which this sandbox does not serve: give a Wonde id \
                  it lists or a number from 1 to {}",
             ids.len()
-        ))),
+        )))
+        }
     };
     rule.school = Some(id);
     Ok(rule)
