@@ -31,6 +31,10 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{0}")]
     Io(String),
+    /// An action finished and kept its work, but part of it failed (an
+    /// import where some schools failed while the others were applied).
+    #[error("{0}")]
+    Partial(String),
     /// A plugin's fixture tests did not all pass (`b2b plugin test`), or the
     /// plugin did not build for them.
     #[error("{0}")]
@@ -53,7 +57,7 @@ impl Error {
 
     /// The process exit code for this error, stable for scripts: 1 plugin
     /// tests failed, 2 bad input, 3 not found, 4 refused, 5 action failed,
-    /// 6 database, 7 I/O.
+    /// 6 database, 7 I/O, 8 action partly failed.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::TestsFailed(_) => 1,
@@ -63,6 +67,7 @@ impl Error {
             Error::ActionFailed(_) => 5,
             Error::Database(_) => 6,
             Error::Io(_) => 7,
+            Error::Partial(_) => 8,
         }
     }
 }

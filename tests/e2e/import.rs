@@ -1,75 +1,10 @@
 //! The Wonde import end to end: the real wonde-import component talking
 //! HTTP to the sandbox server on 127.0.0.1, into a real SQLite file.
 
-use b2b_host::demo::held_record;
 use b2b_host::plugins::capability::Capability;
-use b2b_host::service::ActionResult;
-use b2b_host::storage::{conflicts::Filter, rules::Rule, schools, students};
-use b2b_host::wonde_sandbox::{Config, Fault, FaultRule, Sandbox};
-use b2b_tests::TestDb;
-
-const TOKEN: &str = "tok-9f8e7d6c5b4a-secret";
-
-struct Lab {
-    t: TestDb,
-    sandbox: Sandbox,
-}
-
-fn lab(schools: usize, students_per_school: usize) -> Lab {
-    let t = TestDb::new();
-    let sandbox = Sandbox::start(Config {
-        schools,
-        students_per_school,
-        seed: 7,
-        token: TOKEN.into(),
-        port: 0,
-    })
-    .unwrap();
-    t.svc
-        .point_wonde_at(&sandbox.base_url(), Some(TOKEN))
-        .unwrap();
-    Lab { t, sandbox }
-}
-
-impl Lab {
-    fn import(&self) -> ActionResult {
-        self.t.svc.import(&[], false).unwrap()
-    }
-
-    /// Seeds a held record that is an exact copy of what the sandbox serves,
-    /// as the LA would hold it, then lets `change` alter it.
-    fn hold(
-        &self,
-        school: usize,
-        index: usize,
-        change: impl FnOnce(&mut Vec<(&'static str, Option<String>)>),
-    ) -> i64 {
-        let s = self.sandbox.student(school, index).unwrap();
-        let mut items = held_record(&s);
-        change(&mut items);
-        let values: Vec<(&str, Option<&str>)> =
-            items.iter().map(|(k, v)| (*k, v.as_deref())).collect();
-        students::insert(self.t.svc.conn(), None, &values).unwrap()
-    }
-
-    fn open_conflicts(&self, student: i64) -> Vec<(String, Option<String>)> {
-        let filter = Filter {
-            student_id: Some(student),
-            ..Filter::default()
-        };
-        self.t
-            .svc
-            .conflicts(&filter, 100)
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.item, c.incoming_value))
-            .collect()
-    }
-}
-
-fn set(items: &mut [(&'static str, Option<String>)], key: &str, value: Option<&str>) {
-    items.iter_mut().find(|(k, _)| *k == key).unwrap().1 = value.map(str::to_string);
-}
+use b2b_host::storage::{rules::Rule, schools, students};
+use b2b_host::wonde_sandbox::{Fault, FaultRule};
+use b2b_tests::lab::{lab, set, TOKEN};
 
 #[test]
 fn a_first_import_matches_by_each_rule_queues_the_rest_and_raises_exactly_the_differences() {
@@ -77,7 +12,7 @@ fn a_first_import_matches_by_each_rule_queues_the_rest_and_raises_exactly_the_di
     let t = &lab.t;
     let by_id = lab.hold(0, 0, |_| {});
     let s0 = lab.sandbox.student(0, 0).unwrap();
-    students::link_external(t.svc.conn(), "wonde", &s0.id, by_id).unwrap();
+    students::link_external(t.svc.conn(), "wonde", &s0.id, by_id, None).unwrap();
     let upn_plus_three = lab.hold(0, 1, |i| set(i, "basic.surname", Some("Formerly")));
     let all_four = lab.hold(0, 2, |i| set(i, "identifiers.upn", None));
     let moved = lab.hold(0, 3, |i| set(i, "address.postcode", Some("ZZ1 1ZZ")));

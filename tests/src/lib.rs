@@ -2,6 +2,8 @@
 //! plugin engine per test process (so each component compiles once), and
 //! the fixture plugins copied where a test can install or tamper with them.
 
+pub mod lab;
+
 use b2b_host::actor::Actor;
 use b2b_host::engine::Engine;
 use b2b_host::service::Service;

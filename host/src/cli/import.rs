@@ -72,6 +72,12 @@ pub enum Unmatched {
         #[arg(long, default_value_t = 200)]
         limit: u32,
     },
+    /// One record: what came in, and each held student a rule nearly
+    /// matched with why it did not.
+    Show {
+        /// Unmatched record id.
+        id: i64,
+    },
     /// Add as a new held student (with the same person's other records).
     Add {
         /// Unmatched record id.
@@ -135,12 +141,7 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
             let progress = (!ctx.json).then(progress_lines);
             let result = svc.import_with_progress(school, *full, progress)?;
             single(ctx.json, &result, print_result);
-            if let Err(e) = &result.outcome {
-                return Err(Error::ActionFailed(format!(
-                    "the import failed (run {}): {e} `b2b runs show {}` has its log",
-                    result.run_id, result.run_id
-                )));
-            }
+            super::plugins::ended(&result)?;
         }
         Import::Connect { url } => {
             svc.point_wonde_at(url, None)?;
@@ -183,8 +184,14 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
                     "DOB",
                     "UPN",
                     "SOURCE ID",
+                    "NEARLY MATCHES",
                 ],
                 |u| {
+                    let near: Vec<String> = u
+                        .candidates
+                        .iter()
+                        .map(|c| format!("student {}", c.student_id))
+                        .collect();
                     vec![
                         u.id.to_string(),
                         u.school_id.to_string(),
@@ -192,10 +199,18 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
                         opt(&u.forename),
                         opt(&u.date_of_birth),
                         opt(&u.upn),
-                        u.source_id.clone(),
+                        crate::text::shown(&u.source_id).into_owned(),
+                        if near.is_empty() {
+                            "-".into()
+                        } else {
+                            near.join(", ")
+                        },
                     ]
                 },
             );
+        }
+        Import::Unmatched(Unmatched::Show { id }) => {
+            single(ctx.json, &svc.unmatched_detail(*id)?, print_unmatched)
         }
         Import::Unmatched(Unmatched::Add { id }) => {
             let student = svc.add_unmatched(*id)?;
@@ -203,7 +218,10 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
         }
         Import::Unmatched(Unmatched::Match { id, student }) => {
             svc.match_unmatched(*id, *student)?;
-            println!("Matched unmatched record {id} to student {student}; the next import compares their data.");
+            println!(
+                "Matched unmatched record {id} to student {student}; its data was compared with the held record \
+                 (differences are conflicts: `b2b conflicts list --student {student}`)."
+            );
         }
         Import::Deletions { limit } => {
             let list = svc.deletions(*limit)?;
@@ -223,6 +241,44 @@ pub(super) fn import(ctx: &Context, cmd: &Import) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_unmatched(d: &crate::service::UnmatchedDetail) {
+    let u = &d.record;
+    println!("Unmatched record {} ({})", u.id, u.status);
+    println!("  school:       {}", u.school_id);
+    println!("  source id:    {}", crate::text::shown(&u.source_id));
+    println!("  received:     {}", time::display(u.received_at));
+    println!(
+        "  incoming:     {}, {}  born {}  UPN {}",
+        opt(&u.surname),
+        opt(&u.forename),
+        opt(&u.date_of_birth),
+        opt(&u.upn)
+    );
+    if d.candidates.is_empty() {
+        println!("  No held student resembles it.");
+    }
+    for (c, held) in &d.candidates {
+        let item = |key| opt(&held.value(key));
+        println!(
+            "  nearly matches student {}: {}, {}  born {}  gender {}  UPN {}  former UPN {}",
+            held.id,
+            item("basic.surname"),
+            item("basic.forename"),
+            item("basic.date_of_birth"),
+            item("basic.gender"),
+            item("identifiers.upn"),
+            item("identifiers.former_upn")
+        );
+        println!("    why not matched: {}", crate::text::shown(&c.reason));
+    }
+    if u.status == "open" {
+        println!(
+            "  Decide: `b2b import unmatched match {} STUDENT` if it is one of them, or `b2b import unmatched add {0}`.",
+            u.id
+        );
+    }
 }
 
 /// One line on stderr per school as it ends: how many are done, and the

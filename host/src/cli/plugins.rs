@@ -6,7 +6,7 @@ use super::output::{listing, single};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::plugins::capability::Capability;
-use crate::service::{parse_param, ActionResult, GrantChoice};
+use crate::service::{parse_param, ActionResult, ActionStatus, GrantChoice};
 use crate::text::shown;
 use crate::time;
 use clap::Subcommand;
@@ -258,11 +258,22 @@ pub(super) fn action(ctx: &Context, cmd: &Action) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let result = ctx.service()?.run_action(name, &params)?;
     single(ctx.json, &result, print_result);
-    match result.outcome {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error::ActionFailed(format!(
-            "{} failed (run {}): {e} `b2b runs show {}` has its log",
-            result.plugin_id, result.run_id, result.run_id
+    ended(&result)
+}
+
+/// The exit a script relies on for a finished run: 0 when it succeeded, 8
+/// when it ended partial (some schools failed, the rest kept), 5 when it
+/// failed.
+pub(crate) fn ended(result: &ActionResult) -> Result<()> {
+    let (id, run) = (&result.plugin_id, result.run_id);
+    match (&result.outcome, result.status) {
+        (Ok(_), ActionStatus::Partial) => Err(Error::Partial(format!(
+            "{id} ended partial (run {run}): part of its work failed and the rest was kept; \
+             `b2b runs show {run}` says which and why"
+        ))),
+        (Ok(_), _) => Ok(()),
+        (Err(e), _) => Err(Error::ActionFailed(format!(
+            "{id} failed (run {run}): {e} `b2b runs show {run}` has its log"
         ))),
     }
 }
@@ -271,8 +282,14 @@ pub(super) fn action(ctx: &Context, cmd: &Action) -> Result<()> {
 pub(crate) fn print_result(r: &ActionResult) {
     match &r.outcome {
         Ok(rep) => println!(
-            "{} (run {}): {}\n  examined {}, changed {}, skipped {}",
-            r.plugin_id, r.run_id, rep.summary, rep.examined, rep.changed, rep.skipped
+            "{} (run {}) {}: {}\n  examined {}, changed {}, skipped {}",
+            r.plugin_id,
+            r.run_id,
+            r.status.as_str(),
+            rep.summary,
+            rep.examined,
+            rep.changed,
+            rep.skipped
         ),
         Err(e) => println!("{} (run {}) failed: {e}", r.plugin_id, r.run_id),
     }

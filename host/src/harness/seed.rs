@@ -82,7 +82,7 @@ fn seed_students(conn: &Connection, fixture: &Fixture, seeded: &mut Seeded) -> R
         let id = students::insert(conn, school, &items)
             .map_err(|e| Error::invalid(format!("student `{}`: {e}", s.label)))?;
         if let Some(wonde_id) = &s.wonde_id {
-            students::link_external(conn, SOURCE_ID, wonde_id, id)?;
+            students::link_external(conn, SOURCE_ID, wonde_id, id, None)?;
         }
         unique("students", "label", &s.label, id, &mut seeded.students)?;
     }

@@ -2,13 +2,14 @@
 //! rules per data group unless the cache says the block is unchanged, queue
 //! or add the unmatched, record deletions. Runs inside the file's transaction.
 
-use super::matching::{self, Settings};
+use super::matching::{self, Added, Decision, Matcher, Rule as MatchRule, Settings};
 use super::{bool_setting, groups, Contact, IncomingStudent};
 use crate::actor::Actor;
 use crate::error::Result;
 use crate::items::{self, Item};
 use crate::storage::rules::{Rule, RuleSet, CONTACTS};
-use crate::storage::{cache, conflicts, defaults, deletions, schools::School, students, unmatched};
+use crate::storage::unmatched::{self, Candidate};
+use crate::storage::{cache, conflicts, defaults, deletions, schools::School, students};
 use crate::time::{self, Timestamp};
 use b2b_normalise::same;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -21,12 +22,21 @@ use std::collections::HashMap;
 pub struct Outcome {
     /// Students in the file.
     pub received: u32,
-    /// Matched to a held student.
+    /// Matched to a held student (the sum of the three below).
     pub matched: u32,
+    /// Matched by the source's id or the person GUID, linked before.
+    pub matched_by_link: u32,
+    /// Matched by UPN and three of date of birth, surname, forename, gender.
+    pub matched_by_upn: u32,
+    /// Matched by all four of date of birth, surname, forename and gender.
+    pub matched_by_all_four: u32,
     /// Added as new held students (the school's "add if unmatched" rule).
     pub added: u32,
-    /// Queued for a person.
+    /// Queued for a person (the near matches included).
     pub unmatched: u32,
+    /// Queued because a held pupil nearly matched: never added or merged,
+    /// the candidates are named for a person.
+    pub near_matches: u32,
     /// Not offered: older than `import.max_age`.
     pub too_old: u32,
     /// Conflicts raised or updated with a newer incoming value.
@@ -76,12 +86,16 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Applies one file's students and deletions. `added` holds the students
+/// this import added; the ones this file adds join it (the caller commits
+/// or rolls them back with the file's transaction).
 pub(super) fn apply(
     conn: &Connection,
     ctx: &Context,
     file: i64,
     incoming: &[IncomingStudent],
     deleted: &[String],
+    added: &mut Added,
 ) -> Result<Outcome> {
     let mut out = Outcome {
         received: incoming.len() as u32,
@@ -89,29 +103,69 @@ pub(super) fn apply(
     };
     for s in incoming {
         let s = cleaned(s, &mut out.warnings);
-        match matching::find(conn, &s, &ctx.matching)? {
-            Some((id, _)) => {
-                out.matched += 1;
+        let decision = Matcher::new(conn, &ctx.matching, added).find(&s)?;
+        match decision {
+            Decision::Matched(id, rule) => {
+                out.count_match(rule);
                 link(conn, &s, id)?;
                 apply_matched(conn, ctx, &s, id, &mut out)?;
             }
-            None if too_old(&s, ctx) => out.too_old += 1,
-            None if ctx.school.add_unmatched => {
-                add(conn, ctx, &s)?;
+            _ if too_old(&s, ctx) => out.too_old += 1,
+            Decision::New if ctx.school.add_unmatched => {
+                let id = add(conn, ctx, &s)?;
+                added.insert(id);
                 out.added += 1;
             }
-            None => {
-                queue(conn, ctx, &s, file)?;
+            Decision::New => {
+                queue(conn, ctx, &s, file, &[])?;
                 out.unmatched += 1;
+            }
+            Decision::Near(candidates) => {
+                queue(conn, ctx, &s, file, &candidates)?;
+                out.unmatched += 1;
+                out.near_matches += 1;
             }
         }
     }
     for source_id in deleted {
-        let student = students::by_external(conn, matching::SOURCE_ID, source_id, false)?;
+        let student = students::by_external(conn, matching::SOURCE_ID, source_id, false)?
+            .map(|link| link.student_id);
         deletions::record(conn, ctx.school.id, source_id, student, file)?;
         out.deleted += 1;
     }
     Ok(out)
+}
+
+/// Places an incoming student a person decided on: matched to `student`
+/// (its data is compared with the held record under the processing rules
+/// now, as an import would, and its ids are linked with its UPN: the person
+/// vouched for the pairing), or added as a new held student. Returns the
+/// held student's id.
+pub(super) fn place(
+    conn: &Connection,
+    ctx: &Context,
+    s: &IncomingStudent,
+    student: Option<i64>,
+) -> Result<i64> {
+    match student {
+        Some(id) => {
+            link(conn, s, id)?;
+            apply_matched(conn, ctx, s, id, &mut Outcome::default())?;
+            Ok(id)
+        }
+        None => add(conn, ctx, s),
+    }
+}
+
+impl Outcome {
+    fn count_match(&mut self, rule: MatchRule) {
+        self.matched += 1;
+        match rule {
+            MatchRule::ExternalId => self.matched_by_link += 1,
+            MatchRule::UpnPlusThree => self.matched_by_upn += 1,
+            MatchRule::AllFour => self.matched_by_all_four += 1,
+        }
+    }
 }
 
 /// The student with each value tidied for storage; a value that cannot be
@@ -144,10 +198,13 @@ fn cleaned(s: &IncomingStudent, warnings: &mut Vec<String>) -> IncomingStudent {
     s
 }
 
+/// Links the student's source id and GUID to a held student, with the UPN
+/// they came with.
 fn link(conn: &Connection, s: &IncomingStudent, student: i64) -> Result<()> {
-    students::link_external(conn, matching::SOURCE_ID, &s.source_id, student)?;
+    let upn = s.item("identifiers.upn");
+    students::link_external(conn, matching::SOURCE_ID, &s.source_id, student, upn)?;
     if let Some(upi) = s.upi.as_deref().filter(|u| !u.trim().is_empty()) {
-        students::link_external(conn, matching::UPI, upi, student)?;
+        students::link_external(conn, matching::UPI, upi, student, upn)?;
     }
     Ok(())
 }
@@ -326,7 +383,8 @@ fn insert_contacts(conn: &Connection, student: i64, contacts: &[Contact]) -> Res
     Ok(())
 }
 
-fn add(conn: &Connection, ctx: &Context, s: &IncomingStudent) -> Result<()> {
+/// Adds the student as a new held record; returns its id.
+fn add(conn: &Connection, ctx: &Context, s: &IncomingStudent) -> Result<i64> {
     let values: Vec<(&str, Option<&str>)> = s
         .items
         .iter()
@@ -340,24 +398,30 @@ fn add(conn: &Connection, ctx: &Context, s: &IncomingStudent) -> Result<()> {
             cache::put(conn, ctx.school.id, &s.source_id, group, &hash, ctx.now)?;
         }
     }
-    Ok(())
+    Ok(id)
 }
 
-fn queue(conn: &Connection, ctx: &Context, s: &IncomingStudent, file: i64) -> Result<()> {
-    let summary = unmatched::Summary {
-        surname: s.item("basic.surname"),
-        forename: s.item("basic.forename"),
-        date_of_birth: s.item("basic.date_of_birth"),
-        upn: s.item("identifiers.upn"),
-    };
+fn queue(
+    conn: &Connection,
+    ctx: &Context,
+    s: &IncomingStudent,
+    file: i64,
+    candidates: &[Candidate],
+) -> Result<()> {
     let data = serde_json::to_string(s).expect("incoming students serialise");
     unmatched::upsert(
         conn,
-        ctx.school.id,
-        &s.source_id,
-        s.upi.as_deref(),
-        &summary,
-        &data,
-        file,
+        &unmatched::Queued {
+            school_id: ctx.school.id,
+            source_id: &s.source_id,
+            upi: s.upi.as_deref(),
+            surname: s.item("basic.surname"),
+            forename: s.item("basic.forename"),
+            date_of_birth: s.item("basic.date_of_birth"),
+            upn: s.item("identifiers.upn"),
+            data: &data,
+            file_id: file,
+            candidates,
+        },
     )
 }

@@ -7,6 +7,7 @@
 //! then applied in one transaction, so a school that fails changes nothing
 //! and memory is bounded by the schools in flight, not by the LA's size.
 
+mod account;
 mod apply;
 mod matching;
 
@@ -161,6 +162,12 @@ pub struct EndedFile {
     pub id: i64,
     /// Its school's name.
     pub school: String,
+    /// What applying it did (applied files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// Why it failed, as recorded in its error log (failed files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The files a run ended: the applied ones are kept whatever becomes of
@@ -206,6 +213,8 @@ pub struct Session {
     stored_bytes: u64,
     progress: Option<Progress>,
     ended: Ended,
+    /// Held students this run added: never evidence for matching another.
+    added: matching::Added,
 }
 
 impl Session {
@@ -258,24 +267,38 @@ impl Session {
         Ok(states)
     }
 
-    fn report(&mut self, file: i64, school: &schools::School, completed: bool, students: usize) {
+    /// Records how a file ended: `Ok` with what applying it did, or `Err`
+    /// with why it failed.
+    fn report(
+        &mut self,
+        file: i64,
+        school: &schools::School,
+        ended: std::result::Result<&Outcome, &str>,
+        students: usize,
+    ) {
         // The name came from the source: it is shown escaped, and short.
         let name = crate::text::capped(&school.name, 200);
-        let ended = EndedFile {
+        let (status, list, outcome, reason) = match ended {
+            Ok(outcome) => (
+                Status::Completed,
+                &mut self.ended.applied,
+                Some(outcome.clone()),
+                None,
+            ),
+            Err(reason) => (
+                Status::Failed,
+                &mut self.ended.failed,
+                None,
+                Some(crate::text::capped(reason, 1000)),
+            ),
+        };
+        list.push(EndedFile {
             id: file,
             school: name.clone(),
-        };
-        if completed {
-            self.ended.applied.push(ended);
-        } else {
-            self.ended.failed.push(ended);
-        }
+            outcome,
+            reason,
+        });
         if let Some(progress) = &self.progress {
-            let status = if completed {
-                Status::Completed
-            } else {
-                Status::Failed
-            };
             progress(&FileEvent {
                 school: name,
                 status,
@@ -398,13 +421,15 @@ impl Session {
         // writes.
         let payload = Prepared::new(conn, &pending.payload)?;
         files::set_status(conn, file, Status::Processing)?;
+        let added = &mut self.added;
         let applied = crate::storage::in_transaction(conn, |tx| {
             let school = match &pending.described {
                 Some(described) => schools::upsert(tx, &described.as_new())?,
                 None => pending.school.clone(),
             };
             let ctx = apply::Context::load(tx, &school, actor)?;
-            let outcome = apply::apply(tx, &ctx, file, &pending.students, &pending.deletions)?;
+            let outcome =
+                apply::apply(tx, &ctx, file, &pending.students, &pending.deletions, added)?;
             let summary = serde_json::to_string(&outcome).expect("counts serialise");
             let warnings = (!outcome.warnings.is_empty()).then(|| outcome.warnings.join("\n"));
             files::end(
@@ -419,24 +444,27 @@ impl Session {
             schools::set_last_success(tx, pending.school.id, pending.began_at)?;
             Ok(outcome)
         });
-        if let Err(e) = &applied {
-            let reason =
-                format!("applying the transfer failed, so nothing from it was applied: {e}");
-            failed(conn, file, &payload, pending.students.len(), &reason)?;
+        let students = pending.students.len();
+        match &applied {
+            Ok(outcome) => {
+                self.added.commit();
+                self.report(file, &pending.school, Ok(outcome), students);
+            }
+            Err(e) => {
+                self.added.roll_back();
+                let reason =
+                    format!("applying the transfer failed, so nothing from it was applied: {e}");
+                failed(conn, file, &payload, students, &reason)?;
+                self.report(file, &pending.school, Err(&reason), students);
+            }
         }
-        self.report(
-            file,
-            &pending.school,
-            applied.is_ok(),
-            pending.students.len(),
-        );
         applied
     }
 
     /// Marks a file failed with a reason; nothing from it is applied.
     pub fn fail(&mut self, conn: &Connection, file: i64, reason: &str) -> Result<()> {
         let pending = self.take(file)?;
-        self.report(file, &pending.school, false, pending.students.len());
+        self.report(file, &pending.school, Err(reason), pending.students.len());
         let payload = Prepared::new(conn, &pending.payload)?;
         failed(conn, file, &payload, pending.students.len(), reason)
     }
@@ -452,6 +480,24 @@ impl Session {
             let _ = self.fail(conn, file, &reason);
         }
     }
+}
+
+/// Places an unmatched incoming student a person decided on, inside the
+/// caller's transaction: `Some(student)` matches it to that held student
+/// (its ids are linked and its data compared with the held record under the
+/// school's processing rules now, raising conflicts as an import would);
+/// `None` adds it as a new held student with its carers. Returns the held
+/// student's id.
+pub fn place(
+    conn: &Connection,
+    school_id: i64,
+    incoming: &IncomingStudent,
+    student: Option<i64>,
+    actor: &Actor,
+) -> Result<i64> {
+    let school = schools::get(conn, school_id)?;
+    let ctx = apply::Context::load(conn, &school, actor)?;
+    apply::place(conn, &ctx, incoming, student)
 }
 
 /// Ends a file as failed: what was transferred is kept, nothing is applied.

@@ -5,7 +5,7 @@ use crate::actor::Actor;
 use crate::engine::{Engine, RunEnv, Stop};
 use crate::service::{RunOptions, Service};
 use crate::storage::tasks::{self, OnFailure, RunStatus, Task};
-use crate::storage::{defaults, Db};
+use crate::storage::{defaults, runs, Db};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,6 +40,7 @@ impl Job {
         let limit = Duration::from_secs(self.task.definition.time_limit_secs.max(1) as u64);
         let deadline = Instant::now() + limit;
         let mut failures = Vec::new();
+        let mut partial = Vec::new();
         for (n, action) in self.task.definition.actions.iter().enumerate() {
             if let Some(ended) = self.cut_short(deadline) {
                 return Ok(ended);
@@ -58,14 +59,29 @@ impl Job {
                 task_run: Some(self.run),
             };
             let failure = match svc.run_action_with(&action.plugin, &params, options) {
-                Ok(result) => result.outcome.err().map(|e| {
-                    format!(
-                        "action {} ({}) failed in run {}: {e}",
-                        n + 1,
-                        action.plugin,
-                        result.run_id
-                    )
-                }),
+                Ok(result) => match (result.status, result.outcome) {
+                    (runs::Status::Partial, Ok(report)) => {
+                        // The rest of its work was kept, so the task goes on
+                        // whatever its failure policy, but the run is not
+                        // success: the missing schools must be seen.
+                        partial.push(format!(
+                            "action {} ({}) ended partial in run {}: {}",
+                            n + 1,
+                            action.plugin,
+                            result.run_id,
+                            report.summary
+                        ));
+                        None
+                    }
+                    (_, outcome) => outcome.err().map(|e| {
+                        format!(
+                            "action {} ({}) failed in run {}: {e}",
+                            n + 1,
+                            action.plugin,
+                            result.run_id
+                        )
+                    }),
+                },
                 Err(e) => Some(format!(
                     "action {} ({}) could not start: {e}",
                     n + 1,
@@ -82,12 +98,13 @@ impl Job {
                 }
             }
         }
-        Ok(if failures.is_empty() {
+        Ok(if failures.is_empty() && partial.is_empty() {
             (
                 RunStatus::Succeeded,
                 format!("{} action(s) succeeded", self.task.definition.actions.len()),
             )
         } else {
+            failures.extend(partial);
             (RunStatus::Failed, failures.join("; "))
         })
     }

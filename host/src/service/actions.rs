@@ -31,6 +31,9 @@ pub struct ActionResult {
     pub run_id: i64,
     /// The plugin run.
     pub plugin_id: String,
+    /// How it ended: succeeded, partial (it reported, but some schools'
+    /// import files failed) or failed.
+    pub status: runs::Status,
     /// The report, or why it failed and what of it was kept.
     pub outcome: std::result::Result<Report, String>,
     /// What its staged writes did when they were applied (nothing for a
@@ -136,14 +139,19 @@ impl Service {
         );
         let (outcome, applied) = settle(outcome, staged, &conn, &files, &actor);
         let stored = match &outcome {
-            Ok(r) => runs::Outcome::Succeeded {
-                counts: runs::Counts {
+            Ok(r) => {
+                let counts = runs::Counts {
                     examined: r.examined,
                     changed: r.changed,
                     skipped: r.skipped,
-                },
-                summary: r.summary.clone(),
-            },
+                };
+                let summary = r.summary.clone();
+                if files.any_failed() {
+                    runs::Outcome::Partial { counts, summary }
+                } else {
+                    runs::Outcome::Succeeded { counts, summary }
+                }
+            }
             Err(e) => runs::Outcome::Failed { error: e.clone() },
         };
         runs::finish(&self.conn, run_id, &stored, &log)?;
@@ -151,6 +159,7 @@ impl Service {
         Ok(ActionResult {
             run_id,
             plugin_id: record.id,
+            status: stored.status(),
             outcome,
             applied,
             files,
@@ -181,12 +190,15 @@ fn settle(
 ) -> (std::result::Result<Report, String>, Applied) {
     let why = match outcome {
         Ok(report) => match staged.commit(conn, actor) {
-            Ok(applied) => return (Ok(with_superseded(report, &applied)), applied),
+            Ok(applied) => {
+                let report = with_account(with_superseded(report, &applied), files);
+                return (Ok(report), applied);
+            }
             Err(e) => format!("the run's changes could not be saved: {e}"),
         },
         Err(why) => why,
     };
-    (Err(format!("{why}. {}", kept(files))), Applied::default())
+    (Err(format!("{why}. {}", files.kept())), Applied::default())
 }
 
 /// The report, saying in its summary how many of the run's changes no
@@ -201,46 +213,14 @@ fn with_superseded(mut report: Report, applied: &Applied) -> Report {
     report
 }
 
-/// What a failed run leaves behind, in words: the import files it applied
-/// (each whole), the failed files recorded, the schools those files named.
-fn kept(ended: &import::Ended) -> String {
-    let files = |ended: &[import::EndedFile]| {
-        listed(ended.iter().map(|f| format!("{} ({})", f.id, f.school)))
-    };
-    let mut kept = Vec::new();
-    if !ended.applied.is_empty() {
-        kept.push(format!(
-            "the import files it applied before that, each whole: {}",
-            files(&ended.applied)
-        ));
+/// The report, with what its import files came to added to its summary in
+/// the host's own words (whatever the plugin said): pupils per matching
+/// rule, and every school that failed with its reason.
+fn with_account(mut report: Report, files: &import::Ended) -> Report {
+    if let Some(account) = files.account() {
+        report.summary = format!("{} {account}", report.summary.trim_end());
     }
-    if !ended.failed.is_empty() {
-        kept.push(format!(
-            "the records of the import files that failed: {}",
-            files(&ended.failed)
-        ));
-    }
-    if !ended.schools_added.is_empty() {
-        kept.push(format!(
-            "the new schools they name: {}",
-            listed(ended.schools_added.iter().cloned())
-        ));
-    }
-    if kept.is_empty() {
-        "Nothing it did was kept.".to_string()
-    } else {
-        format!("Kept: {}. Nothing else it did was kept.", kept.join("; "))
-    }
-}
-
-/// Up to ten items, then how many more.
-fn listed(items: impl ExactSizeIterator<Item = String>) -> String {
-    let total = items.len();
-    let mut shown: Vec<String> = items.take(10).collect();
-    if total > shown.len() {
-        shown.push(format!("and {} more", total - shown.len()));
-    }
-    shown.join(", ")
+    report
 }
 
 /// Checks parameters against what the plugin declares and fills in defaults,

@@ -8,12 +8,21 @@ use crate::plugins::capability::Capability;
 use crate::secrets::Secrets;
 use crate::storage::files::{self, FileInfo};
 use crate::storage::rules::{self, Rule, StoredRule};
-use crate::storage::unmatched::{self, Unmatched};
+use crate::storage::unmatched::{self, Candidate, Unmatched};
 use crate::storage::{audit, deletions, in_transaction, schools, students};
 use serde_json::json;
 
 /// The built-in import plugin.
 pub const WONDE_IMPORT: &str = "wonde-import";
+
+/// An unmatched record with the held students a rule nearly chose for it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnmatchedDetail {
+    /// The record as it came in.
+    pub record: Unmatched,
+    /// Each candidate's held record, beside why no rule took it.
+    pub candidates: Vec<(Candidate, students::Student)>,
+}
 
 /// One file in full.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -97,59 +106,72 @@ impl Service {
         unmatched::list(&self.conn, school_id, limit)
     }
 
+    /// One unmatched record with its candidates' held records, for the
+    /// person deciding whether it is one of them.
+    pub fn unmatched_detail(&self, id: i64) -> Result<UnmatchedDetail> {
+        let record = unmatched::get(&self.conn, id)?;
+        let candidates = record
+            .candidates
+            .iter()
+            .map(|c| Ok((c.clone(), students::get(&self.conn, c.student_id)?)))
+            .collect::<Result<_>>()?;
+        Ok(UnmatchedDetail { record, candidates })
+    }
+
     /// Adds an unmatched student as a new held record; every open record of
-    /// the same person (same GUID) is resolved with it. Returns the new id.
+    /// the same person (same GUID) is matched to it. Returns the new id.
     pub fn add_unmatched(&self, id: i64) -> Result<i64> {
-        in_transaction(&self.conn, |conn| {
-            let u = open_unmatched(conn, id)?;
-            let incoming: IncomingStudent = serde_json::from_str(&u.data).map_err(|e| {
-                Error::Database(format!("unmatched record {id} holds unreadable data: {e}"))
-            })?;
-            let values: Vec<(&str, Option<&str>)> = incoming
-                .items
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_deref()))
-                .collect();
-            let student = students::insert(conn, Some(u.school_id), &values)?;
-            self.resolve_person(conn, &u, "added", student)?;
-            Ok(student)
-        })
+        in_transaction(&self.conn, |conn| self.place_person(conn, id, None))
     }
 
     /// Matches an unmatched record (and the same person's others) to a held
-    /// student: their source ids are linked, so the next import compares
-    /// their data with the held record and raises conflicts as usual.
+    /// student: their ids are linked with the UPN they came with (a person
+    /// vouched for the pairing), and their data is compared with the held
+    /// record now under the processing rules, raising conflicts as an
+    /// import would.
     pub fn match_unmatched(&self, id: i64, student: i64) -> Result<()> {
         in_transaction(&self.conn, |conn| {
-            let u = open_unmatched(conn, id)?;
             students::get(conn, student)?;
-            self.resolve_person(conn, &u, "matched", student)
+            self.place_person(conn, id, Some(student)).map(drop)
         })
     }
 
-    fn resolve_person(
+    /// Places every open record of the person of unmatched record `id`:
+    /// matched to `student`, or the first added as new and the rest matched
+    /// to it. Returns the held student.
+    fn place_person(
         &self,
         conn: &rusqlite::Connection,
-        u: &Unmatched,
-        status: &str,
-        student: i64,
-    ) -> Result<()> {
-        for record in unmatched::same_person(conn, u)? {
-            students::link_external(conn, crate::import::SOURCE_ID, &record.source_id, student)?;
-            if let Some(upi) = &record.upi {
-                students::link_external(conn, crate::import::UPI, upi, student)?;
-            }
-            unmatched::resolve(conn, record.id, status, student, self.actor.as_str())?;
+        id: i64,
+        mut student: Option<i64>,
+    ) -> Result<i64> {
+        let first = open_unmatched(conn, id)?;
+        let status = if student.is_some() {
+            "matched"
+        } else {
+            "added"
+        };
+        for record in unmatched::same_person(conn, &first)? {
+            let incoming: IncomingStudent = serde_json::from_str(&record.data).map_err(|e| {
+                Error::Database(format!(
+                    "unmatched record {} holds unreadable data: {e}",
+                    record.id
+                ))
+            })?;
+            let held =
+                crate::import::place(conn, record.school_id, &incoming, student, &self.actor)?;
+            student = Some(held);
+            unmatched::resolve(conn, record.id, status, held, self.actor.as_str())?;
             audit::record(
                 conn,
                 &self.actor,
                 &format!("unmatched.{status}"),
                 "unmatched",
                 record.id,
-                json!({"student": student, "source_id": record.source_id}),
+                json!({"student": held, "source_id": record.source_id}),
             )?;
         }
-        Ok(())
+        student.ok_or_else(|| Error::invalid(format!("unmatched record {id} is not open")))
     }
 
     /// Every processing rule.

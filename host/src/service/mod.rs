@@ -10,9 +10,10 @@ mod plugins;
 mod records;
 mod tasks;
 
+pub use crate::storage::runs::Status as ActionStatus;
 pub use actions::{parse_param, ActionResult, RunOptions};
 pub use conflicts::{ConflictDetail, Selection};
-pub use import::{FileDetail, WONDE_IMPORT};
+pub use import::{FileDetail, UnmatchedDetail, WONDE_IMPORT};
 pub use plugins::{GrantChoice, Inspection};
 pub use tasks::{RunRecord, TaskSummary};
 

@@ -89,7 +89,7 @@ pub fn read(conn: &Connection, id: i64) -> Result<Vec<u8>> {
 }
 
 /// Stored bytes uncompressed: zstd, or gzip as files written before
-/// version 5 of the schema hold.
+/// schema version 6 hold.
 pub fn decode(stored: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     if stored.starts_with(&ZSTD_MAGIC) {

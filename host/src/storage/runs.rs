@@ -37,9 +37,9 @@ pub struct Run {
     pub started_at: Timestamp,
     /// End.
     pub finished_at: Option<Timestamp>,
-    /// `running`, `succeeded`, `failed` or `interrupted`.
+    /// `running`, `succeeded`, `partial`, `failed` or `interrupted`.
     pub status: String,
-    /// Counts (succeeded runs only).
+    /// Counts (runs that reported only: succeeded or partial).
     pub counts: Option<Counts>,
     /// The plugin's summary.
     pub summary: Option<String>,
@@ -47,6 +47,30 @@ pub struct Run {
     pub error: Option<String>,
     /// The captured log.
     pub log: String,
+}
+
+/// How a finished run ended, as scripts and people read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// It reported success and everything it did was kept.
+    Succeeded,
+    /// It reported, but part of its work failed (some schools' import
+    /// files); the rest was kept. Never shown as success.
+    Partial,
+    /// It failed; nothing of it was kept but the import files it finished.
+    Failed,
+}
+
+impl Status {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Partial => "partial",
+            Status::Failed => "failed",
+        }
+    }
 }
 
 /// How a run ended.
@@ -57,6 +81,14 @@ pub enum Outcome {
         /// Counts.
         counts: Counts,
         /// Summary.
+        summary: String,
+    },
+    /// It reported counts and a summary and its changes were committed, but
+    /// part of its work failed (the summary says which).
+    Partial {
+        /// Counts.
+        counts: Counts,
+        /// Summary, naming what failed.
         summary: String,
     },
     /// It failed; its changes were rolled back.
@@ -83,14 +115,26 @@ pub fn start(
     Ok(conn.last_insert_rowid())
 }
 
+impl Outcome {
+    /// How the run ended.
+    pub fn status(&self) -> Status {
+        match self {
+            Outcome::Succeeded { .. } => Status::Succeeded,
+            Outcome::Partial { .. } => Status::Partial,
+            Outcome::Failed { .. } => Status::Failed,
+        }
+    }
+}
+
 /// Records how a run ended, with its log.
 pub fn finish(conn: &Connection, id: i64, outcome: &Outcome, log: &str) -> Result<()> {
-    let (status, counts, summary, error) = match outcome {
-        Outcome::Succeeded { counts, summary } => {
-            ("succeeded", Some(counts), Some(summary.as_str()), None)
+    let (counts, summary, error) = match outcome {
+        Outcome::Succeeded { counts, summary } | Outcome::Partial { counts, summary } => {
+            (Some(counts), Some(summary.as_str()), None)
         }
-        Outcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
+        Outcome::Failed { error } => (None, None, Some(error.as_str())),
     };
+    let status = outcome.status().as_str();
     conn.execute(
         "UPDATE action_runs SET finished_at = ?, status = ?, examined = ?, changed = ?, skipped = ?,
              summary = ?, error = ?, log = ? WHERE id = ?",

@@ -114,6 +114,14 @@ pub fn upsert(conn: &Connection, s: &NewSchool) -> Result<School> {
     by_source_id(conn, s.wonde_id)
 }
 
+/// The school with a host id.
+pub fn get(conn: &Connection, id: i64) -> Result<School> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM schools WHERE id = ?"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("no school {id}; see `b2b schools list`")))
+}
+
 /// The school with a source (Wonde) id, if held.
 pub fn find_by_source_id(conn: &Connection, wonde_id: &str) -> Result<Option<School>> {
     Ok(conn

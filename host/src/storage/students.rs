@@ -220,19 +220,33 @@ pub fn set_item(
     Ok(value)
 }
 
-/// Links an id another system gives a held student (e.g. source `wonde`).
+/// Links an id another system gives a held student (e.g. source `wonde`),
+/// with the UPN the source sent alongside it: a later record with that id
+/// and another UPN is not taken to be this student without a person.
 pub fn link_external(
     conn: &Connection,
     source: &str,
     external_id: &str,
     student_id: i64,
+    upn: Option<&str>,
 ) -> Result<()> {
+    let upn = upn.map(normalised_upn).filter(|u| !u.is_empty());
     conn.prepare_cached(
-        "INSERT INTO external_ids (source, external_id, student_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT (source, external_id) DO UPDATE SET student_id = ?3",
+        "INSERT INTO external_ids (source, external_id, student_id, upn) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (source, external_id) DO UPDATE SET student_id = ?3, upn = ?4",
     )?
-    .execute(params![source, external_id, student_id])?;
+    .execute(params![source, external_id, student_id, upn])?;
     Ok(())
+}
+
+/// A held student another system's id points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The held student.
+    pub student_id: i64,
+    /// The UPN the source sent when the link was made (none for links made
+    /// before UPNs were kept with them, or when none was sent).
+    pub upn: Option<String>,
 }
 
 /// The held student another system's id points at (only an active one when
@@ -242,37 +256,54 @@ pub fn by_external(
     source: &str,
     external_id: &str,
     active_only: bool,
-) -> Result<Option<i64>> {
+) -> Result<Option<Link>> {
     Ok(conn
         .prepare_cached(
-            "SELECT s.id FROM external_ids e JOIN students s ON s.id = e.student_id
+            "SELECT s.id, e.upn FROM external_ids e JOIN students s ON s.id = e.student_id
              WHERE e.source = ?1 AND e.external_id = ?2 AND (?3 = 0 OR s.active = 1)",
         )?
-        .query_row(params![source, external_id, active_only], |r| r.get(0))
+        .query_row(params![source, external_id, active_only], |r| {
+            Ok(Link {
+                student_id: r.get(0)?,
+                upn: r.get(1)?,
+            })
+        })
         .optional()?)
 }
 
-/// The four identifying items of a held student, for matching.
+/// A UPN as it is stored and compared: trimmed and upper-case.
+pub fn normalised_upn(upn: &str) -> String {
+    upn.trim().to_ascii_uppercase()
+}
+
+/// What identifies a held student, for matching.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// Student id.
+    /// The held student's id.
     pub id: i64,
-    /// Date of birth.
+    /// Date of birth, `YYYY-MM-DD`.
     pub date_of_birth: Option<String>,
     /// Surname.
     pub surname: Option<String>,
     /// Forename.
     pub forename: Option<String>,
-    /// Gender.
+    /// Gender code.
     pub gender: Option<String>,
+    /// Unique Pupil Number, upper-case.
+    pub upn: Option<String>,
+    /// The UPN the pupil had before the current one, upper-case.
+    pub former_upn: Option<String>,
 }
+
+const IDENTITY: &str =
+    "SELECT id, date_of_birth, surname, forename, gender, upn, former_upn FROM students";
 
 fn identities(
     conn: &Connection,
-    sql: &str,
+    filter: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Identity>> {
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.prepare_cached(&format!("{IDENTITY} WHERE {filter}"))?;
     let rows = stmt.query_map(params, |r| {
         Ok(Identity {
             id: r.get(0)?,
@@ -280,18 +311,34 @@ fn identities(
             surname: r.get(2)?,
             forename: r.get(3)?,
             gender: r.get(4)?,
+            upn: r.get(5)?,
+            former_upn: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Held students with a UPN (active ones only when `active_only`).
-pub fn with_upn(conn: &Connection, upn: &str, active_only: bool) -> Result<Vec<Identity>> {
+/// The identity of one held student, if it exists.
+pub fn identity(conn: &Connection, id: i64) -> Result<Option<Identity>> {
+    Ok(identities(conn, "id = ?1", [id])?.pop())
+}
+
+/// Held students whose UPN or former UPN is `upn`, or whose UPN is
+/// `former_upn` (active ones only when `active_only`).
+pub fn sharing_upn(
+    conn: &Connection,
+    upn: &str,
+    former_upn: Option<&str>,
+    active_only: bool,
+) -> Result<Vec<Identity>> {
     identities(
         conn,
-        "SELECT id, date_of_birth, surname, forename, gender FROM students
-         WHERE upn = ?1 AND (?2 = 0 OR active = 1)",
-        params![upn.trim().to_ascii_uppercase(), active_only],
+        "(upn = ?1 OR former_upn = ?1 OR upn = ?2) AND (?3 = 0 OR active = 1) ORDER BY id",
+        params![
+            normalised_upn(upn),
+            former_upn.map(normalised_upn),
+            active_only
+        ],
     )
 }
 
@@ -299,8 +346,7 @@ pub fn with_upn(conn: &Connection, upn: &str, active_only: bool) -> Result<Vec<I
 pub fn born_on(conn: &Connection, date_of_birth: &str, active_only: bool) -> Result<Vec<Identity>> {
     identities(
         conn,
-        "SELECT id, date_of_birth, surname, forename, gender FROM students
-         WHERE date_of_birth = ?1 AND (?2 = 0 OR active = 1)",
+        "date_of_birth = ?1 AND (?2 = 0 OR active = 1) ORDER BY id",
         params![date_of_birth, active_only],
     )
 }

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::time::{self, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One unmatched incoming student.
 #[derive(Debug, Clone, Serialize)]
@@ -33,46 +33,64 @@ pub struct Unmatched {
     pub status: String,
     /// The held student it became or was matched to.
     pub student_id: Option<i64>,
+    /// Held students a matching rule nearly chose, with why it did not.
+    pub candidates: Vec<Candidate>,
 }
 
-/// What identifies an unmatched record for a person.
-pub struct Summary<'a> {
-    /// Surname.
+/// A held student a matching rule nearly chose for an incoming one, and why
+/// it did not: what the person placing the record needs to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The held student.
+    pub student_id: i64,
+    /// Why no rule took it.
+    pub reason: String,
+}
+
+/// An incoming student to queue for a person.
+pub struct Queued<'a> {
+    /// The school that sent it.
+    pub school_id: i64,
+    /// The source's id for the record.
+    pub source_id: &'a str,
+    /// The person GUID, if sent.
+    pub upi: Option<&'a str>,
+    /// Surname, as sent.
     pub surname: Option<&'a str>,
-    /// Forename.
+    /// Forename, as sent.
     pub forename: Option<&'a str>,
-    /// Date of birth.
+    /// Date of birth, as sent.
     pub date_of_birth: Option<&'a str>,
-    /// UPN.
+    /// UPN, as sent.
     pub upn: Option<&'a str>,
+    /// The whole incoming record, as JSON.
+    pub data: &'a str,
+    /// The import file it came in.
+    pub file_id: i64,
+    /// Held students that nearly matched it.
+    pub candidates: &'a [Candidate],
 }
 
-/// Queues (or refreshes) an unmatched incoming student.
-pub fn upsert(
-    conn: &Connection,
-    school_id: i64,
-    source_id: &str,
-    upi: Option<&str>,
-    summary: &Summary,
-    data: &str,
-    file_id: i64,
-) -> Result<()> {
+/// Queues (or refreshes, while still open) an unmatched incoming student.
+pub fn upsert(conn: &Connection, q: &Queued) -> Result<()> {
+    let candidates = (!q.candidates.is_empty())
+        .then(|| serde_json::to_string(q.candidates).expect("candidates serialise"));
     conn.prepare_cached(
-        "INSERT INTO unmatched (school_id, source_id, upi, surname, forename, date_of_birth, upn, data, import_file_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO unmatched (school_id, source_id, upi, surname, forename, date_of_birth, upn, data, import_file_id, received_at, candidates)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (school_id, source_id) DO UPDATE SET upi = ?3, surname = ?4, forename = ?5,
-             date_of_birth = ?6, upn = ?7, data = ?8, import_file_id = ?9, received_at = ?10
+             date_of_birth = ?6, upn = ?7, data = ?8, import_file_id = ?9, received_at = ?10, candidates = ?11
          WHERE status = 'open'",
     )?
     .execute(params![
-        school_id, source_id, upi, summary.surname, summary.forename, summary.date_of_birth, summary.upn, data, file_id,
-        time::now()
+        q.school_id, q.source_id, q.upi, q.surname, q.forename, q.date_of_birth, q.upn, q.data, q.file_id,
+        time::now(), candidates
     ])?;
     Ok(())
 }
 
 const SELECT: &str = "SELECT id, school_id, source_id, upi, surname, forename, date_of_birth, upn, data, received_at,
-    status, student_id FROM unmatched";
+    status, student_id, candidates FROM unmatched";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Unmatched> {
     Ok(Unmatched {
@@ -88,6 +106,10 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Unmatched> {
         received_at: r.get(9)?,
         status: r.get(10)?,
         student_id: r.get(11)?,
+        candidates: r
+            .get::<_, Option<String>>(12)?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
     })
 }
 

@@ -1,4 +1,4 @@
--- Schema version 5: transfer payloads compressed with zstd and stored once
+-- Schema version 6: transfer payloads compressed with zstd and stored once
 -- per distinct content (storage/payloads.rs). A file points at its payload;
 -- an unchanged school's repeated transfer points at the one already stored,
 -- and a payload goes only when no file points at it any more. Files written
