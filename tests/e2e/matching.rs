@@ -235,6 +235,7 @@ fn failing_school(lab: &Lab) -> String {
     let school = lab.sandbox.school_ids()[1].clone();
     lab.sandbox.inject(FaultRule {
         school: Some(school.clone()),
+        page: None,
         skip: 0,
         times: 100,
         fault: Fault::Status(403),
