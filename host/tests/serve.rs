@@ -50,6 +50,7 @@ fn a_daemon_killed_mid_run_leaves_it_interrupted_and_the_slot_never_runs_twice()
     // Every answer takes a while: the import is mid-run when the daemon dies.
     sandbox.inject(FaultRule {
         school: None,
+        page: None,
         skip: 0,
         times: 1000,
         fault: Fault::Slow(Duration::from_secs(15)),

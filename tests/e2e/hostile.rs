@@ -525,8 +525,9 @@ fn a_failed_run_keeps_only_the_import_files_it_finished_whatever_its_grant() {
             "cache:delete",
         ],
     );
-    // What the run may add to: the files and schools it names, and their audit.
-    let appended = ["import_files", "schools", "audit"];
+    // What the run may add to: the files (and their stored payloads) and
+    // schools it names, and their audit.
+    let appended = ["import_files", "payloads", "schools", "audit"];
     let mut except = RUN_RECORD.to_vec();
     except.extend(appended);
     let before = t.dump(&except);

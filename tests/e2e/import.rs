@@ -5,6 +5,8 @@ use b2b_host::plugins::capability::Capability;
 use b2b_host::storage::{rules::Rule, schools, students};
 use b2b_host::wonde_sandbox::{Fault, FaultRule};
 use b2b_tests::lab::{lab, set, TOKEN};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[test]
 fn a_first_import_matches_by_each_rule_queues_the_rest_and_raises_exactly_the_differences() {
@@ -207,6 +209,7 @@ fn faults_are_retried_or_fail_only_their_school_and_change_nothing() {
     let ids = lab.sandbox.school_ids();
     let rule = |school: &str, times, fault| FaultRule {
         school: Some(school.into()),
+        page: None,
         skip: 0,
         times,
         fault,
@@ -397,5 +400,100 @@ fn the_records_of_one_person_are_resolved_together() {
         t.count("students", "1"),
         1,
         "one held record for the one person"
+    );
+}
+
+#[test]
+fn an_unchanged_schools_repeated_transfer_is_stored_once_and_outlives_either_file() {
+    let lab = lab(1, 30);
+    let t = &lab.t;
+    lab.import().outcome.unwrap();
+    lab.t.svc.import(&[], true).unwrap().outcome.unwrap();
+    let conn = t.conn();
+    let files: Vec<(i64, i64, i64)> = conn
+        .prepare("SELECT id, payload_id, payload_bytes FROM import_files ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let [(first, shared, bytes), (second, same, _)] = files[..] else {
+        panic!("{files:?}");
+    };
+    assert_eq!(
+        shared, same,
+        "the second transfer points at the first's payload"
+    );
+    assert_eq!(t.count("payloads", "1"), 1);
+    let sent = b2b_host::storage::files::payload(&conn, first)
+        .unwrap()
+        .unwrap();
+    assert!(
+        (bytes as usize) < sent.len() / 5,
+        "stored {bytes} bytes for {} sent",
+        sent.len()
+    );
+
+    let actor = b2b_host::actor::Actor::named("test");
+    b2b_host::storage::files::delete_payloads(&conn, &[first], &actor).unwrap();
+    assert_eq!(
+        b2b_host::storage::files::payload(&conn, second).unwrap(),
+        Some(sent),
+        "deleting one file's payload leaves the other's"
+    );
+    b2b_host::storage::files::delete_payloads(&conn, &[second], &actor).unwrap();
+    assert_eq!(t.count("payloads", "1"), 0, "the last file took it with it");
+}
+
+#[test]
+fn a_school_whose_page_never_answers_fails_alone_while_the_others_finish_at_full_speed() {
+    let lab = lab(4, 60);
+    let t = &lab.t;
+    t.svc.set_default("wonde.per_page", "10").unwrap();
+    t.svc.set_default("plugins.http_timeout_secs", "1").unwrap();
+    let slow = lab.sandbox.school_ids()[1].clone();
+    // Page 2 of one school answers only after every attempt has timed out.
+    lab.sandbox.inject(FaultRule {
+        school: Some(slow.clone()),
+        page: Some(2),
+        skip: 0,
+        times: u32::MAX,
+        fault: Fault::Slow(std::time::Duration::from_secs(3)),
+    });
+    let ended: Arc<Mutex<Vec<(String, bool, Duration)>>> = Arc::default();
+    let started = Instant::now();
+    let record = Arc::clone(&ended);
+    let progress: b2b_host::import::Progress = Arc::new(move |e: &b2b_host::import::FileEvent| {
+        let completed = e.status == b2b_host::storage::files::Status::Completed;
+        let mut ended = record.lock().unwrap();
+        ended.push((e.school.clone(), completed, started.elapsed()));
+    });
+    let result = t
+        .svc
+        .import_with_progress(&[], false, Some(progress))
+        .unwrap();
+    let ended = ended.lock().unwrap().clone();
+    let slow_name = t.svc.school(&slow).unwrap().name;
+    let (fast, slowest): (Vec<_>, Vec<_>) = ended.iter().partition(|(s, ..)| *s != slow_name);
+    assert_eq!(fast.len(), 3, "{ended:?}\n{}", result.log);
+    assert_eq!(slowest.len(), 1, "{ended:?}");
+    let (_, completed, slow_end) = slowest[0];
+    assert!(!completed, "the slow school failed");
+    // Four attempts of a second each and the backoff between them: the slow
+    // school ends after some five seconds; each fast one (seven pages) must
+    // not have waited on any of them.
+    assert!(*slow_end > Duration::from_secs(4), "{ended:?}");
+    for (school, completed, at) in &fast {
+        assert!(*completed, "{school} completed: {}", result.log);
+        assert!(
+            *at + Duration::from_secs(3) < *slow_end,
+            "{school} finished only after {at:?}, held up by the slow school: {ended:?}"
+        );
+    }
+    let files = t.svc.files(Some(&slow), 1).unwrap();
+    let reason = files[0].error_log.clone().unwrap_or_default();
+    assert!(
+        reason.contains("page 2 of the students") && reason.contains("timed out"),
+        "{reason}"
     );
 }

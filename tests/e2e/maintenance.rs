@@ -172,7 +172,10 @@ fn file(t: &TestDb, school_id: i64, age_days: i64, status: files::Status) -> i64
 fn has_payload(t: &TestDb, id: i64) -> bool {
     t.conn()
         .query_row(
-            "SELECT payload IS NOT NULL FROM import_files WHERE id = ?",
+            &format!(
+                "SELECT {} FROM import_files WHERE id = ?",
+                files::HAS_PAYLOAD
+            ),
             [id],
             |r| r.get(0),
         )
@@ -202,6 +205,16 @@ fn delete_files_removes_old_payloads_only_and_keeps_tombstones() {
         has_payload(&t, recent) && has_payload(&t, old_queued) && has_payload(&t, old_processing)
     );
     assert_eq!(
+        files::payload(&t.conn(), recent).unwrap().as_deref(),
+        Some(&b"{\"data\":[]}"[..]),
+        "the payload the deleted files shared is still there for the others"
+    );
+    assert_eq!(
+        t.count("payloads", "1"),
+        1,
+        "five identical files, one payload"
+    );
+    assert_eq!(
         t.count("import_files", "1"),
         5,
         "every row stays as a tombstone"
@@ -222,6 +235,7 @@ fn delete_files_removes_old_payloads_only_and_keeps_tombstones() {
         has_payload(&t, old_queued) && has_payload(&t, old_processing),
         "queued and processing are never touched"
     );
+    assert_eq!(t.count("payloads", "1"), 1);
 }
 
 fn cache_entry(t: &TestDb, school_id: i64, student: &str, age_days: i64) {

@@ -6,7 +6,6 @@
 
 use b2b_host::service::ActionStatus;
 use b2b_host::storage::{schools, students};
-use b2b_host::wonde_sandbox::{Fault, FaultRule};
 use b2b_tests::lab::{lab, set, Lab, TOKEN};
 use b2b_tests::TestDb;
 
@@ -233,12 +232,7 @@ fn a_linked_record_whose_upn_changed_waits_for_a_person_then_follows_their_decis
 
 fn failing_school(lab: &Lab) -> String {
     let school = lab.sandbox.school_ids()[1].clone();
-    lab.sandbox.inject(FaultRule {
-        school: Some(school.clone()),
-        skip: 0,
-        times: 100,
-        fault: Fault::Status(403),
-    });
+    lab.refuse_school(&school);
     school
 }
 

@@ -12,7 +12,7 @@ use b2b_host::import::{IncomingStudent, Session, SourceSchool};
 use b2b_host::service::ActionStatus;
 use b2b_host::storage::schools;
 use b2b_host::storage::unmatched::Unmatched;
-use b2b_host::wonde_sandbox::{Fault, FaultRule, SandboxStudent};
+use b2b_host::wonde_sandbox::SandboxStudent;
 use b2b_tests::lab::{lab, set, Lab};
 use b2b_tests::TestDb;
 
@@ -475,12 +475,7 @@ fn a_record_a_person_placed_is_asked_about_again_when_the_evidence_changes() {
 fn a_run_where_every_school_failed_is_failed_not_partial() {
     let lab = lab(2, 1);
     for school in lab.sandbox.school_ids() {
-        lab.sandbox.inject(FaultRule {
-            school: Some(school),
-            skip: 0,
-            times: 100,
-            fault: Fault::Status(403),
-        });
+        lab.refuse_school(&school);
     }
 
     let result = lab.import();
@@ -652,12 +647,7 @@ fn a_task_run_with_a_partial_import_is_not_success() {
     let lab = lab(2, 1);
     let t = &lab.t;
     let school = lab.sandbox.school_ids()[1].clone();
-    lab.sandbox.inject(FaultRule {
-        school: Some(school.clone()),
-        skip: 0,
-        times: 100,
-        fault: Fault::Status(403),
-    });
+    lab.refuse_school(&school);
     t.svc
         .create_task(&b2b_tests::task(
             "nightly",

@@ -44,7 +44,7 @@ fn with_data_and(plugin: &str) -> TestDb {
 fn snapshot(t: &TestDb) -> (i64, i64, i64) {
     (
         t.count("conflicts", "status = 'open'"),
-        t.count("import_files", "payload IS NOT NULL"),
+        t.count("import_files", files::HAS_PAYLOAD),
         t.count("audit", "actor LIKE 'plugin:%'"),
     )
 }
@@ -154,10 +154,33 @@ fn a_component_of_another_world_is_refused_at_install() {
         "names what it exports: {err}"
     );
     assert!(
-        err.contains("b2b:plugin/action@0.1.0"),
-        "names what the host offers: {err}"
+        err.contains("b2b:plugin/action@0.2.0") && err.contains("b2b:plugin/action@0.1.0"),
+        "names every version the host offers: {err}"
     );
     assert_eq!(t.count("plugins", "id = 'wrong-world'"), 0);
+}
+
+#[test]
+fn a_component_built_against_the_frozen_0_1_0_still_installs_describes_and_runs() {
+    let t = with_data_and("built-on-0-1");
+    let inspected = t.svc.inspect(&t.fixture("built-on-0-1")).unwrap();
+    assert_eq!(
+        inspected.descriptor.params[0].default.as_deref(),
+        Some("none")
+    );
+    let result = t.run("built-on-0-1", &[("note", "hello")]);
+    let report = result
+        .outcome
+        .unwrap_or_else(|e| panic!("{e}\n{}", result.log));
+    assert_eq!(report.summary, "Cleared 3 of 3 open conflicts.");
+    assert_eq!(t.count("conflicts", "status = 'open'"), 0);
+    assert!(
+        result.log.contains(
+            "note hello; files kept 90 days; first item Some((\"basic.forename\", ItemKind::Name))"
+        ),
+        "{}",
+        result.log
+    );
 }
 
 #[test]

@@ -83,3 +83,41 @@ fn a_bad_default_is_refused_with_what_is_allowed_and_nothing_changes() {
         1
     );
 }
+
+#[test]
+fn a_gzip_payload_written_before_zstd_is_still_read_and_deleted() {
+    use b2b_host::storage::files;
+    use std::io::Write;
+    let t = TestDb::new();
+    let sent = br#"{"data": [{"id": "A1"}]}"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(sent).unwrap();
+    let gz = gz.finish().unwrap();
+    let conn = t.conn();
+    // As a file of an LA database written by an earlier b2b holds it.
+    conn.execute(
+        "INSERT INTO import_files (received_at, status, record_count, payload, payload_bytes)
+         VALUES (1, 'completed', 1, ?, ?)",
+        rusqlite::params![gz, gz.len() as i64],
+    )
+    .unwrap();
+    let old = conn.last_insert_rowid();
+    let new = files::insert(&conn, None, 2, files::Status::Completed, 1, sent).unwrap();
+    assert_eq!(
+        files::payload(&conn, old).unwrap().as_deref(),
+        Some(&sent[..])
+    );
+    assert_eq!(
+        files::payload(&conn, new).unwrap().as_deref(),
+        Some(&sent[..])
+    );
+
+    let deleted = files::delete_payloads(&conn, &[old], &Actor::named("test")).unwrap();
+    assert_eq!(deleted, 1);
+    assert_eq!(files::payload(&conn, old).unwrap(), None);
+    assert_eq!(
+        files::payload(&conn, new).unwrap().as_deref(),
+        Some(&sent[..]),
+        "the newer file keeps its own"
+    );
+}

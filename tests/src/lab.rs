@@ -4,7 +4,7 @@ use crate::TestDb;
 use b2b_host::demo::held_record;
 use b2b_host::service::ActionResult;
 use b2b_host::storage::{conflicts::Filter, students};
-use b2b_host::wonde_sandbox::{Config, Sandbox};
+use b2b_host::wonde_sandbox::{Config, Fault, FaultRule, Sandbox};
 
 /// The token the sandbox accepts.
 pub const TOKEN: &str = "tok-9f8e7d6c5b4a-secret";
@@ -55,6 +55,18 @@ impl Lab {
         let values: Vec<(&str, Option<&str>)> =
             items.iter().map(|(k, v)| (*k, v.as_deref())).collect();
         students::insert(self.t.svc.conn(), None, &values).unwrap()
+    }
+
+    /// Makes every request for one school's data answer 403 (the school
+    /// has not approved access), so that school's file fails.
+    pub fn refuse_school(&self, school: &str) {
+        self.sandbox.inject(FaultRule {
+            school: Some(school.into()),
+            page: None,
+            skip: 0,
+            times: u32::MAX,
+            fault: Fault::Status(403),
+        });
     }
 
     /// The open conflicts of a held student: item and incoming value.

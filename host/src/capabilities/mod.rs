@@ -16,6 +16,7 @@ mod incoming;
 mod log;
 mod settings;
 mod students;
+mod v0_1;
 
 use crate::actor::Actor;
 use crate::engine::output::RunLog;
@@ -50,6 +51,9 @@ pub(crate) struct HostContext {
     secrets: Option<Secrets>,
     import: import::Session,
     http: http::Outbound,
+    /// Requests begun with `http.start`: cancelled when this is dropped,
+    /// that is when the run ends.
+    requests: http::InFlight,
     staged: Staged,
     deadline: Instant,
 }
@@ -87,6 +91,7 @@ impl HostContext {
             secrets: Some(setup.secrets),
             import: import::Session::with_progress(setup.progress),
             http: setup.http,
+            requests: http::InFlight::default(),
             staged: Staged::default(),
             deadline,
         }
@@ -103,6 +108,7 @@ impl HostContext {
             secrets: None,
             import: import::Session::default(),
             http: http::Outbound::none(),
+            requests: http::InFlight::default(),
             staged: Staged::default(),
             deadline: Instant::now(),
         }

@@ -17,6 +17,7 @@ mod run;
 pub(crate) mod stop;
 mod wasi;
 pub(crate) mod world;
+pub(crate) mod world_0_1;
 
 pub use crate::capabilities::http::{Fault, HttpScript, ScriptedAnswer};
 pub use limits::Limits;
@@ -36,6 +37,69 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use world::{Action, ActionPre};
+use world_0_1::Cast;
+
+/// A component ready to instantiate, by the WIT version it was built
+/// against.
+enum Pre {
+    /// The current `b2b:plugin@0.2.0`.
+    Now(ActionPre<RunState>),
+    /// The frozen `b2b:plugin@0.1.0`.
+    V0_1(world_0_1::ActionPre<RunState>),
+}
+
+impl Pre {
+    /// The component's `run` export, instantiated in `store`.
+    async fn run(
+        &self,
+        store: &mut Store<RunState>,
+        params: &[(String, String)],
+    ) -> std::result::Result<std::result::Result<world::Report, world::WitError>, run::Failed> {
+        use run::Failed;
+        match self {
+            Pre::Now(pre) => {
+                let action = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(Failed::Start)?;
+                action.call_run(store, params).await.map_err(Failed::Trap)
+            }
+            Pre::V0_1(pre) => {
+                let action = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(Failed::Start)?;
+                let ran = action.call_run(store, params).await.map_err(Failed::Trap)?;
+                Ok(ran.cast())
+            }
+        }
+    }
+
+    /// The component's `describe` export, instantiated in `store`.
+    async fn describe(
+        &self,
+        store: &mut Store<RunState>,
+    ) -> std::result::Result<world::Descriptor, run::Failed> {
+        use run::Failed;
+        match self {
+            Pre::Now(pre) => {
+                let action = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(Failed::Start)?;
+                action.call_describe(store).await.map_err(Failed::Trap)
+            }
+            Pre::V0_1(pre) => {
+                let action = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(Failed::Start)?;
+                let described = action.call_describe(store).await.map_err(Failed::Trap)?;
+                Ok(described.cast())
+            }
+        }
+    }
+}
 
 /// Runs this engine keeps in progress at once (every scheduled task, person
 /// and test in the process together); a run beyond it fails to start with a
@@ -55,7 +119,7 @@ const MAX_HANDLES: usize = 10_000;
 pub struct Plugin(Arc<Loaded>);
 
 struct Loaded {
-    pre: ActionPre<RunState>,
+    pre: Pre,
     sha256: String,
     code_sha256: String,
     descriptor: OnceLock<Descriptor>,
@@ -141,8 +205,13 @@ impl Engine {
         let engine = wasmtime::Engine::new(&config).map_err(internal)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+        // Every WIT version, each under its own versioned names.
         Action::add_to_linker::<RunState, HasSelf<HostContext>>(&mut linker, |s| &mut s.host)
             .map_err(internal)?;
+        world_0_1::Action::add_to_linker::<RunState, HasSelf<HostContext>>(&mut linker, |s| {
+            &mut s.host
+        })
+        .map_err(internal)?;
         let ticker = Ticker::start(&engine);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -199,11 +268,7 @@ impl Engine {
             self.cache_dir.as_deref(),
             trusted,
         )?;
-        let pre = self
-            .linker
-            .instantiate_pre(&compiled.component)
-            .and_then(ActionPre::new)
-            .map_err(|e| self.wrong_world(&compiled.component, e))?;
+        let pre = self.pre(&compiled.component)?;
         let plugin = Plugin(Arc::new(Loaded {
             pre,
             sha256: sha256.clone(),
@@ -215,6 +280,21 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .insert(sha256, plugin.clone());
         Ok(plugin)
+    }
+
+    /// The component linked against the WIT version it imports: the
+    /// current one, else an earlier one this host still serves.
+    fn pre(&self, component: &Component) -> Result<Pre> {
+        let instance = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| self.wrong_world(component, e))?;
+        if let Ok(pre) = ActionPre::new(instance.clone()) {
+            return Ok(Pre::Now(pre));
+        }
+        world_0_1::ActionPre::new(instance)
+            .map(Pre::V0_1)
+            .map_err(|e| self.wrong_world(component, e))
     }
 
     fn wrong_world(&self, component: &Component, e: wasmtime::Error) -> Error {
@@ -240,9 +320,10 @@ impl Engine {
         Error::Refused(format!(
             "this component is not a B2B action for this host: {}.\n  \
              It imports: {imports}\n  It exports: {exports}\n  \
-             This host offers the world `b2b:plugin/action@0.1.0`: it provides b2b:plugin/{{types, log, settings, \
-             conflicts, students, files, cache, http, incoming}}@0.1.0 and WASI 0.2 (with nothing granted), and \
-             expects the exports `describe` and `run`. Build the plugin against wit/b2b.wit of this release.",
+             This host offers the worlds `b2b:plugin/action@0.2.0` and `b2b:plugin/action@0.1.0`: it provides \
+             b2b:plugin/{{types, log, settings, conflicts, students, files, cache, http, incoming}} at 0.2.0 and \
+             at 0.1.0, and WASI 0.2 (with nothing granted), and expects the exports `describe` and `run` of the \
+             same version. Build the plugin against wit/b2b.wit of this release (0.2.0).",
             crate::text::capped(&format!("{e:#}"), 4 << 10)
         ))
     }

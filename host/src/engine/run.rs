@@ -140,7 +140,7 @@ pub struct RunOutput {
 }
 
 /// Why a call into a plugin did not return.
-enum Failed {
+pub(super) enum Failed {
     /// It could not be instantiated within the run's limits.
     Start(wasmtime::Error),
     /// It trapped (or hit a limit) while running.
@@ -198,18 +198,11 @@ impl Engine {
         let mut store = self.store(host, req.limits.memory_bytes, req.started_at);
         let _ticking = self.ticker.ticking();
         let params = req.params;
-        let ended = race(deadline, &req.env.stop, async {
-            let action = plugin
-                .0
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(Failed::Start)?;
-            action
-                .call_run(&mut store, &params)
-                .await
-                .map_err(Failed::Trap)
-        })
+        let ended = race(
+            deadline,
+            &req.env.stop,
+            plugin.0.pre.run(&mut store, &params),
+        )
         .await;
         let outcome = match ended {
             Ended::Done(Ok(Ok(report))) => Ok(Report::from_plugin(report, &log)),
@@ -274,16 +267,7 @@ impl Engine {
         let mut store = self.store(HostContext::describing(log), DESCRIBE_MEMORY, 0);
         let _ticking = self.ticker.ticking();
         let deadline = Instant::now() + limit;
-        let ended = race(deadline, stop, async {
-            let action = plugin
-                .0
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(Failed::Start)?;
-            action.call_describe(&mut store).await.map_err(Failed::Trap)
-        })
-        .await;
+        let ended = race(deadline, stop, plugin.0.pre.describe(&mut store)).await;
         let failed =
             |why: String| Error::ActionFailed(format!("its `describe` export failed: {why}"));
         match ended {

@@ -1,21 +1,26 @@
-//! The one `bindgen!` of the host: the Rust types and traits of the
-//! `b2b:plugin@0.1.0` package, and the error type its host calls return.
+//! The `bindgen!` of the current WIT, `b2b:plugin@0.2.0`: the Rust types and
+//! traits the capabilities implement, and the error type their host calls
+//! return.
 //!
 //! Everything generated lives here and nothing here depends on the
 //! capabilities that implement it, so the import graph runs one way:
-//! capabilities -> world. When a later WIT version is published it gets a
-//! sibling module, and both are linked.
+//! capabilities -> world. Each earlier, frozen version has a sibling module
+//! ([`super::world_0_1`]) whose host calls delegate to these, and every
+//! version is linked, so a component built against any of them runs.
 //!
-//! Only `http.send` is an async import: it waits on the network. The other
-//! host calls are short reads and writes of the run's own connection, so
-//! they stay synchronous and cost no future per call. The exports are async,
-//! so that a run can be raced against its deadline and its stop signal.
+//! The HTTP calls that wait on the network (`send`, `start`, `next`) are
+//! async imports. The other host calls are short reads and writes of the
+//! run's own connection, so they stay synchronous and cost no future per
+//! call. The exports are async, so that a run can be raced against its
+//! deadline and its stop signal.
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "action",
     imports: {
         "b2b:plugin/http.send": async | trappable,
+        "b2b:plugin/http.start": async | trappable,
+        "b2b:plugin/http.next": async | trappable,
         default: trappable,
     },
     exports: { default: async },

@@ -50,7 +50,7 @@ const COUNTS: &[(&str, &str, &str)] = &[
     (
         "file_payloads",
         "import files that still have their payload",
-        "SELECT COUNT(*) FROM import_files WHERE payload IS NOT NULL",
+        "SELECT COUNT(*) FROM import_files WHERE payload_id IS NOT NULL OR payload IS NOT NULL",
     ),
     (
         "cache_entries",

@@ -18,13 +18,12 @@ use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::items;
 use crate::storage::files::{self, Status};
+use crate::storage::payloads::Prepared;
 use crate::storage::{defaults, rules::CONTACTS, schools};
 use crate::time::{self, Timestamp};
-use flate2::{write::GzEncoder, Compression};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
 
 /// The most students one file may carry: far above any school, it stops a
 /// runaway plugin from exhausting the host's memory.
@@ -36,7 +35,7 @@ const MAX_OPEN_FILES: usize = 64;
 /// every include.
 const MAX_STORED_BYTES: u64 = 4 << 30;
 /// The most bytes the host holds in memory for one run's import: incoming
-/// students, deletions and compressed payloads of the open files, and the
+/// students, deletions and payloads (as transferred) of the open files, and the
 /// schools the source described.
 const MAX_HELD_BYTES: usize = 512 << 20;
 
@@ -151,7 +150,9 @@ struct PendingFile {
     /// Roughly how many bytes `students` holds.
     held_bytes: usize,
     deletions: Vec<String>,
-    payload: GzEncoder<Vec<u8>>,
+    /// What was transferred, as sent: compressed when the file ends, and
+    /// only if no identical payload is stored already.
+    payload: Vec<u8>,
 }
 
 /// A file a run ended, for the run's report.
@@ -335,7 +336,6 @@ impl Session {
             Ok((school, id))
         })?;
         self.ended.schools_added.extend(added);
-        let payload = GzEncoder::new(Vec::new(), Compression::fast());
         self.files.insert(
             id,
             PendingFile {
@@ -345,7 +345,7 @@ impl Session {
                 students: Vec::new(),
                 held_bytes: 0,
                 deletions: Vec::new(),
-                payload,
+                payload: Vec::new(),
             },
         );
         Ok(id)
@@ -368,12 +368,10 @@ impl Session {
                 MAX_STORED_BYTES >> 30
             )));
         }
+        self.charge(Some(file), chunk.len())?;
         self.stored_bytes += chunk.len() as u64;
-        let payload = &mut self.pending(file)?.payload;
-        let before = payload.get_ref().len();
-        payload.write_all(chunk)?;
-        let grown = payload.get_ref().len() - before;
-        self.charge(Some(file), grown)
+        self.pending(file)?.payload.extend_from_slice(chunk);
+        Ok(())
     }
 
     /// Adds incoming students to the file, refusing unknown item keys. A
@@ -426,7 +424,9 @@ impl Session {
     /// applying fails the file is marked failed and nothing of it is applied.
     pub fn finish(&mut self, conn: &Connection, file: i64, actor: &Actor) -> Result<Outcome> {
         let pending = self.take(file)?;
-        let payload = pending.payload.finish()?;
+        // Hashed and compressed before the transaction, which then only
+        // writes.
+        let payload = Prepared::new(conn, &pending.payload)?;
         files::set_status(conn, file, Status::Processing)?;
         let added = &mut self.added;
         let applied = crate::storage::in_transaction(conn, |tx| {
@@ -472,7 +472,7 @@ impl Session {
     pub fn fail(&mut self, conn: &Connection, file: i64, reason: &str) -> Result<()> {
         let pending = self.take(file)?;
         self.report(file, &pending.school, Err(reason), pending.students.len());
-        let payload = pending.payload.finish()?;
+        let payload = Prepared::new(conn, &pending.payload)?;
         failed(conn, file, &payload, pending.students.len(), reason)
     }
 
@@ -511,7 +511,7 @@ pub fn place(
 fn failed(
     conn: &Connection,
     file: i64,
-    payload: &[u8],
+    payload: &Prepared,
     students: usize,
     reason: &str,
 ) -> Result<()> {

@@ -6,12 +6,15 @@
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
+use crate::storage::payloads::{self, Prepared};
 use crate::storage::{audit, id_list};
 use crate::time::{self, Timestamp};
-use flate2::{read::GzDecoder, write::GzEncoder, Compression};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+
+/// SQL that holds for a file whose payload is still stored: in the shared
+/// store ([`payloads`]), or, for a file written before it, in its own row.
+pub const HAS_PAYLOAD: &str = "(payload_id IS NOT NULL OR payload IS NOT NULL)";
 
 /// A file's place in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,7 +75,8 @@ pub struct FileInfo {
     pub error_count: i64,
     /// What went wrong, for a person.
     pub error_log: Option<String>,
-    /// Stored (compressed) payload size; 0 once deleted.
+    /// Stored (compressed) payload size, shared with every file that
+    /// carried the same bytes; 0 once deleted.
     pub payload_bytes: i64,
     /// When its payload was deleted.
     pub deleted_at: Option<Timestamp>,
@@ -97,7 +101,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<FileInfo> {
     })
 }
 
-/// Stores a file with its payload compressed; returns its id.
+/// Stores a file with its payload; returns its id.
 pub fn insert(
     conn: &Connection,
     school_id: Option<i64>,
@@ -106,14 +110,12 @@ pub fn insert(
     record_count: i64,
     payload: &[u8],
 ) -> Result<i64> {
-    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-    gz.write_all(payload)?;
-    let compressed = gz.finish()?;
+    let (payload_id, bytes) = Prepared::new(conn, payload)?.store(conn)?;
     conn.prepare_cached(
-        "INSERT INTO import_files (school_id, received_at, status, record_count, payload, payload_bytes)
+        "INSERT INTO import_files (school_id, received_at, status, record_count, payload_id, payload_bytes)
          VALUES (?, ?, ?, ?, ?, ?)",
     )?
-    .execute(params![school_id, received_at, status.as_str(), record_count, compressed, compressed.len() as i64])?;
+    .execute(params![school_id, received_at, status.as_str(), record_count, payload_id, bytes])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -133,24 +135,26 @@ pub fn set_status(conn: &Connection, id: i64, status: Status) -> Result<()> {
     Ok(())
 }
 
-/// Ends a file: its status, what it carried (already compressed), how many
-/// records, what applying it did (JSON) and, when it failed, why.
+/// Ends a file: its status, what it carried (stored once however many
+/// files carry the same bytes), how many records, what applying it did
+/// (JSON) and, when it failed, why.
 pub fn end(
     conn: &Connection,
     id: i64,
     status: Status,
-    compressed_payload: &[u8],
+    payload: &Prepared,
     record_count: i64,
     outcome: Option<&str>,
     error: Option<&str>,
 ) -> Result<()> {
+    let (payload_id, bytes) = payload.store(conn)?;
     conn.execute(
-        "UPDATE import_files SET status = ?, payload = ?, payload_bytes = ?, record_count = ?, outcome = ?,
+        "UPDATE import_files SET status = ?, payload_id = ?, payload_bytes = ?, record_count = ?, outcome = ?,
              error_log = ?, error_count = ? WHERE id = ?",
         params![
             status.as_str(),
-            compressed_payload,
-            compressed_payload.len() as i64,
+            payload_id,
+            bytes,
             record_count,
             outcome,
             error,
@@ -192,24 +196,25 @@ pub fn recent(conn: &Connection, school_id: Option<i64>, limit: u32) -> Result<V
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A file's payload, decompressed (`None` once deleted).
+/// A file's payload, decompressed (`None` once deleted, or before the
+/// transfer ended).
 pub fn payload(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
-    let blob: Option<Option<Vec<u8>>> = conn
-        .query_row("SELECT payload FROM import_files WHERE id = ?", [id], |r| {
-            r.get(0)
-        })
+    type Stored = (Option<i64>, Option<Vec<u8>>);
+    let stored: Option<Stored> = conn
+        .query_row(
+            "SELECT payload_id, payload FROM import_files WHERE id = ?",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let Some(blob) = blob else {
-        return Err(Error::not_found(format!(
+    match stored {
+        None => Err(Error::not_found(format!(
             "no import file {id}; see `b2b files list`"
-        )));
-    };
-    blob.map(|b| {
-        let mut out = Vec::new();
-        GzDecoder::new(&b[..]).read_to_end(&mut out)?;
-        Ok(out)
-    })
-    .transpose()
+        ))),
+        Some((Some(shared), _)) => payloads::read(conn, shared).map(Some),
+        Some((None, Some(own))) => payloads::decode(&own).map(Some),
+        Some((None, None)) => Ok(None),
+    }
 }
 
 /// The files among `ids` whose payload may be deleted: still there, and
@@ -227,17 +232,26 @@ pub fn deletable_among(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
 }
 
 /// Deletes the payloads of completed and failed files among `ids`, keeping
-/// their rows; queued and processing files are skipped whatever is asked.
-/// Returns how many payloads were deleted.
+/// their rows; queued and processing files are skipped whatever is asked. A
+/// payload other files still point at stays for them. Returns how many
+/// files' payloads were deleted.
 pub fn delete_payloads(conn: &Connection, ids: &[i64], actor: &Actor) -> Result<usize> {
+    let shared: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT DISTINCT payload_id FROM import_files
+             WHERE payload_id IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+        )?
+        .query_map([id_list(ids)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let deleted: Vec<i64> = conn
         .prepare_cached(
-            "UPDATE import_files SET payload = NULL, payload_bytes = 0, deleted_at = ?1
+            "UPDATE import_files SET payload = NULL, payload_id = NULL, payload_bytes = 0, deleted_at = ?1
              WHERE deleted_at IS NULL AND status IN ('completed', 'failed')
                AND id IN (SELECT value FROM json_each(?2)) RETURNING id",
         )?
         .query_map(params![time::now(), id_list(ids)], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    payloads::release(conn, &shared)?;
     if !deleted.is_empty() {
         audit::record(
             conn,

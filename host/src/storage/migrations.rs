@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_scheduler.sql"),
     include_str!("migrations/0004_compiled_code.sql"),
     include_str!("migrations/0005_matching_and_partial_runs.sql"),
+    include_str!("migrations/0006_shared_payloads.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -11,6 +11,7 @@ pub mod defaults;
 pub mod deletions;
 pub mod files;
 pub mod migrations;
+pub mod payloads;
 pub mod plugins;
 pub mod rules;
 pub mod runs;

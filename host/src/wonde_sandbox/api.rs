@@ -26,7 +26,11 @@ const REGION_DOMAIN: &str = "api.wonde.com";
 /// Answers one request, acting out the first fault that fires on it.
 pub(super) fn handle(state: &State, request: &Request) -> Reply {
     let authorized = state.authorized(request.header("authorization"));
-    let fault = state.faults().take(request.path());
+    let page = Query::parse(request.query())
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1);
+    let fault = state.faults().take(request.path(), page);
     let normal = || answer(state, request, authorized);
     let reply = match &fault {
         None => Reply::Send(normal()),
@@ -36,6 +40,7 @@ pub(super) fn handle(state: &State, request: &Request) -> Reply {
         }
         Some(Fault::TruncatedBody) => Reply::Truncate(normal()),
         Some(Fault::ConnectionReset) => Reply::Reset,
+        Some(Fault::MalformedJson) => Reply::Send(malformed(normal())),
         Some(Fault::Status(status)) => Reply::Send(Response::error(
             *status,
             "a fault injected into the sandbox",
@@ -46,6 +51,14 @@ pub(super) fn handle(state: &State, request: &Request) -> Reply {
     reply
 }
 
+/// The first half of the answer, sent as a whole `200 OK`: valid framing
+/// around a body that is not JSON.
+fn malformed(mut response: Response) -> Response {
+    response.status = 200;
+    response.body = response.body.slice(..response.body.len() / 2);
+    response
+}
+
 fn too_many(retry_after_secs: Option<u64>) -> Response {
     let mut response = Response::error(429, "rate limit exceeded");
     if let Some(secs) = retry_after_secs {
@@ -54,8 +67,29 @@ fn too_many(retry_after_secs: Option<u64>) -> Response {
     response
 }
 
+/// The answer to an unfaulted request: a page rendered before, or rendered
+/// now (and kept when it is a `200`).
 fn answer(state: &State, request: &Request, authorized: bool) -> Response {
-    route(state, request, authorized).unwrap_or_else(|error| error)
+    if !authorized {
+        return route(state, request, authorized).unwrap_or_else(|error| error);
+    }
+    let generation = match state.pages().get(request.target()) {
+        Ok(body) => {
+            return Response {
+                status: 200,
+                headers: Vec::new(),
+                body,
+            }
+        }
+        Err(generation) => generation,
+    };
+    let response = route(state, request, authorized).unwrap_or_else(|error| error);
+    if response.status == 200 {
+        state
+            .pages()
+            .put(request.target(), generation, response.body.clone());
+    }
+    response
 }
 
 fn route(state: &State, request: &Request, authorized: bool) -> Answer {

@@ -7,6 +7,7 @@
 //! fault can be acted out through it.
 
 use super::lock;
+use bytes::Bytes;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -43,6 +44,11 @@ impl Request {
             .map_or(&self.target, |(path, _)| path)
     }
 
+    /// The path and query, as sent.
+    pub(super) fn target(&self) -> &str {
+        &self.target
+    }
+
     pub(super) fn query(&self) -> &str {
         self.target.split_once('?').map_or("", |(_, query)| query)
     }
@@ -60,7 +66,8 @@ impl Request {
 pub(super) struct Response {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
-    pub body: Vec<u8>,
+    /// Shared, so a page rendered once is served without copying.
+    pub body: Bytes,
 }
 
 impl Response {
@@ -70,7 +77,7 @@ impl Response {
         Response {
             status,
             headers: Vec::new(),
-            body,
+            body: body.into(),
         }
     }
 

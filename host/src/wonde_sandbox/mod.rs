@@ -3,11 +3,12 @@
 //! and tested without a Wonde account.
 //!
 //! Schools and students are made up from a seed, a page at a time, so a
-//! sandbox of hundreds of thousands of students uses little memory; only
+//! sandbox of hundreds of thousands of students stores none of them; only
 //! what a test changes ([`Sandbox::edit`], [`Sandbox::add_pupil`],
-//! [`Sandbox::leave`], [`Sandbox::delete`]) is kept. Faults can be injected
-//! ([`Sandbox::inject`]) and every request is recorded
-//! ([`Sandbox::requests`]).
+//! [`Sandbox::leave`], [`Sandbox::delete`]) is kept, and each page is
+//! rendered once and then served as bytes until the roster changes. Faults
+//! can be injected ([`Sandbox::inject`], or `b2b wonde-sandbox --fault`) and
+//! every request is recorded ([`Sandbox::requests`]).
 //!
 //! ```no_run
 //! use b2b_host::wonde_sandbox::{Config, Sandbox};
@@ -20,16 +21,18 @@ mod api;
 mod data;
 mod faults;
 mod http;
+mod page_cache;
 mod render;
 mod roster;
 #[cfg(test)]
 mod tests;
 
 pub use data::{SandboxContact, SandboxStudent};
-pub use faults::{Fault, FaultRule};
+pub use faults::{Fault, FaultRule, FAULT_SYNTAX};
 
 use faults::Faults;
 use http::{Reply, Request, Server};
+use page_cache::PageCache;
 use roster::Roster;
 use std::collections::VecDeque;
 use std::io;
@@ -109,6 +112,7 @@ impl Sandbox {
             token: config.token,
             base_url: format!("http://{domain}/v1.0/"),
             faults: Mutex::default(),
+            pages: Mutex::default(),
             log: Mutex::default(),
         });
         let handler_state = state.clone();
@@ -163,23 +167,25 @@ impl Sandbox {
     /// does not return it. `f` runs with the sandbox locked, so it must not
     /// call the sandbox itself.
     pub fn edit(&self, school: usize, index: usize, f: impl FnOnce(&mut SandboxStudent)) {
-        self.state.roster.edit(school, index, f);
+        self.state.change(|roster| roster.edit(school, index, f));
     }
 
     /// A new pupil joins the school (created and updated now).
     pub fn add_pupil(&self, school: usize) -> SandboxStudent {
-        self.state.roster.add(school)
+        self.state.change(|roster| roster.add(school))
     }
 
     /// The pupil leaves: no longer listed, and not a deletion.
     pub fn leave(&self, school: usize, index: usize) {
-        self.state.roster.remove(school, index, false);
+        self.state
+            .change(|roster| roster.remove(school, index, false));
     }
 
     /// The record is deleted at source: no longer listed, and listed by
     /// `deletions` as deleted now.
     pub fn delete(&self, school: usize, index: usize) {
-        self.state.roster.remove(school, index, true);
+        self.state
+            .change(|roster| roster.remove(school, index, true));
     }
 
     /// Adds a fault rule after those already injected.
@@ -226,6 +232,7 @@ struct State {
     basic: String,
     base_url: String,
     faults: Mutex<Faults>,
+    pages: Mutex<PageCache>,
     log: Mutex<VecDeque<Recorded>>,
 }
 
@@ -248,6 +255,17 @@ impl State {
 
     fn faults(&self) -> MutexGuard<'_, Faults> {
         lock(&self.faults)
+    }
+
+    fn pages(&self) -> MutexGuard<'_, PageCache> {
+        lock(&self.pages)
+    }
+
+    /// Changes the roster with `f`, and forgets the pages rendered before.
+    fn change<T>(&self, f: impl FnOnce(&Roster) -> T) -> T {
+        let out = f(&self.roster);
+        self.pages().invalidate();
+        out
     }
 
     fn record(&self, request: &Request, authorized: bool, reply: &Reply, fault: Option<Fault>) {

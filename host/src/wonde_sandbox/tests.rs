@@ -348,6 +348,7 @@ fn status_faults_fire_after_skip_for_times_on_their_school() {
     let school = sandbox.school_ids()[1].clone();
     sandbox.inject(FaultRule {
         school: Some(school.clone()),
+        page: None,
         skip: 1,
         times: 2,
         fault: Fault::Status(503),
@@ -370,6 +371,7 @@ fn too_many_requests_carries_retry_after_only_when_given() {
     let sandbox = sandbox(1, 1);
     let rule = |retry_after_secs| FaultRule {
         school: None,
+        page: None,
         skip: 0,
         times: 1,
         fault: Fault::TooMany { retry_after_secs },
@@ -391,6 +393,7 @@ fn a_slow_answer_does_not_hold_up_other_connections() {
     let slow_school = Some(sandbox.school_ids()[0].clone());
     sandbox.inject(FaultRule {
         school: slow_school,
+        page: None,
         skip: 0,
         times: 1,
         fault: Fault::Slow(delay),
@@ -421,6 +424,7 @@ fn a_truncated_body_is_cut_short_and_the_connection_closed() {
     let sandbox = sandbox(1, 20);
     sandbox.inject(FaultRule {
         school: None,
+        page: None,
         skip: 0,
         times: 1,
         fault: Fault::TruncatedBody,
@@ -454,6 +458,7 @@ fn a_reset_connection_gets_no_answer() {
     let sandbox = sandbox(1, 1);
     sandbox.inject(FaultRule {
         school: None,
+        page: None,
         skip: 0,
         times: 1,
         fault: Fault::ConnectionReset,

@@ -1,16 +1,19 @@
 //! Importing the chosen schools, a bounded number at a time.
 //!
 //! Each school is a small state machine that walks its students' pages and
-//! then its deletions' pages. Every round sends the next request of each
-//! school in the window in one `http::send`, so the host fetches them
-//! concurrently, then hands each page to the host before the next round: at
-//! most one page per school is held at a time.
+//! then its deletions' pages. Each school in the window has one request in
+//! flight (`http::start`); whichever answers first (`http::next`) is handed
+//! to the host and that school's next request begun at once, so the schools
+//! go at their own pace: a slow one holds up no other, and fails alone when
+//! the host's retries give up. At most one page per school is held at a
+//! time.
 
 use crate::fetch::{self, PageOf};
 use crate::report::{Counts, Totals};
 use crate::url;
-use b2b_plugin_sdk::http::{Request, Response};
+use b2b_plugin_sdk::http::{self, Response};
 use b2b_plugin_sdk::{incoming, log, Error, Timestamp};
+use std::collections::BTreeMap;
 
 /// The most students one `incoming::submit` call takes.
 const MAX_BATCH: usize = 5000;
@@ -91,21 +94,31 @@ pub fn import(schools: Vec<Chosen>, options: &Options) -> Result<Totals, Error> 
         ..Totals::default()
     };
     let mut waiting = schools.iter();
-    let mut window: Vec<Job> = Vec::with_capacity(options.concurrency);
+    // Each school in flight by the handle of the request it waits on.
+    let mut window: BTreeMap<u64, Job> = BTreeMap::new();
     loop {
         fill(&mut window, &mut waiting, options, &mut totals)?;
         if window.is_empty() {
             return Ok(totals);
         }
-        let requests: Vec<Request> = window.iter().map(Job::request).collect();
-        let responses = fetch::send(&requests)?;
-        window = advance(window, responses, options, &mut totals)?;
+        let Some((handle, answer)) = http::next() else {
+            return Err(Error::Failed(format!(
+                "the host has no request in flight while {} schools wait on one",
+                window.len()
+            )));
+        };
+        let job = window.remove(&handle).ok_or_else(|| {
+            Error::Failed(format!(
+                "the host answered request {handle}, which no school began"
+            ))
+        })?;
+        step(job, answer, options, &mut window, &mut totals)?;
     }
 }
 
 /// Starts waiting schools until the window is full.
 fn fill<'a>(
-    window: &mut Vec<Job>,
+    window: &mut BTreeMap<u64, Job>,
     waiting: &mut impl Iterator<Item = &'a Chosen>,
     options: &Options,
     totals: &mut Totals,
@@ -115,7 +128,7 @@ fn fill<'a>(
             return Ok(());
         };
         match Job::start(chosen, options) {
-            Ok(job) => window.push(job),
+            Ok(job) => launch(job, window, totals)?,
             Err(Failure::Run(e)) => return Err(e),
             // `start` has marked its file failed, if it got as far as one.
             Err(Failure::School(reason)) => failed(totals, label(&chosen.school), &reason),
@@ -124,26 +137,53 @@ fn fill<'a>(
     Ok(())
 }
 
-/// Hands each response to its job; returns the jobs with more to fetch.
-fn advance(
-    window: Vec<Job>,
-    responses: Vec<Result<Response, Error>>,
+/// Hands a response to its school, then begins that school's next request
+/// or applies its file.
+fn step(
+    mut job: Job,
+    answer: Result<Response, Error>,
     options: &Options,
+    window: &mut BTreeMap<u64, Job>,
     totals: &mut Totals,
-) -> Result<Vec<Job>, Error> {
-    let mut going = Vec::with_capacity(window.len());
-    for (mut job, response) in window.into_iter().zip(responses) {
-        match job.advance(response, options) {
-            Ok(Step::More) => going.push(job),
-            Ok(Step::Finish) => finish(job, totals)?,
-            Err(Failure::Run(e)) => return Err(e),
-            Err(Failure::School(reason)) => {
-                fail_file(job.file, &reason)?;
-                failed(totals, job.label, &reason);
-            }
+) -> Result<(), Error> {
+    match job.advance(answer, options) {
+        Ok(Step::More) => launch(job, window, totals),
+        Ok(Step::Finish) => finish(job, totals),
+        Err(failure) => give_up(job, failure, totals),
+    }
+}
+
+/// Begins the request `job` waits on, and puts it in the window under that
+/// request's handle.
+fn launch(job: Job, window: &mut BTreeMap<u64, Job>, totals: &mut Totals) -> Result<(), Error> {
+    match http::start(&fetch::get(job.url.clone())) {
+        Ok(handle) => {
+            window.insert(handle, job);
+            Ok(())
+        }
+        Err(Error::Denied(capability)) => Err(Error::Denied(capability)),
+        Err(e) => {
+            let reason = format!(
+                "B2B could not ask Wonde for {}: {}",
+                job.page_of(),
+                fetch::describe(&e)
+            );
+            give_up(job, Failure::School(reason), totals)
         }
     }
-    Ok(going)
+}
+
+/// A school's failure fails its file and goes in the totals; a failure of
+/// the whole run is returned.
+fn give_up(job: Job, failure: Failure, totals: &mut Totals) -> Result<(), Error> {
+    match failure {
+        Failure::Run(e) => Err(e),
+        Failure::School(reason) => {
+            fail_file(job.file, &reason)?;
+            failed(totals, job.label, &reason);
+            Ok(())
+        }
+    }
 }
 
 /// Applies a school's file. When applying fails, the host has already marked
@@ -218,10 +258,6 @@ impl Job {
             page: 1,
             url,
         })
-    }
-
-    fn request(&self) -> Request {
-        fetch::get(self.url.clone())
     }
 
     fn page_of(&self) -> PageOf<'_> {

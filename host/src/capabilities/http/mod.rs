@@ -11,17 +11,19 @@
 //!   same timeouts, retries and caps either way, so a scripted test
 //!   exercises the real host logic.
 
+mod inflight;
 pub(crate) mod policy;
 mod request;
 mod script;
 pub(crate) mod transport;
 
+pub(crate) use inflight::InFlight;
 pub use script::{Fault, HttpScript, ScriptedAnswer};
 pub(crate) use transport::Outbound;
 
 use super::HostContext;
 use crate::engine::world::b2b::plugin::http::{Host, Request, Response};
-use crate::engine::world::WitError;
+use crate::engine::world::{CallError, WitError};
 
 /// The most requests one `send` call may carry.
 const MAX_REQUESTS_PER_CALL: usize = 256;
@@ -50,6 +52,18 @@ impl Host for HostContext {
             .into_iter()
             .map(|answer| answer.map(|response| redacted(response, &log)))
             .collect())
+    }
+
+    async fn start(&mut self, request: Request) -> Result<u64, CallError> {
+        let sendable = self.check(request)?;
+        let (outbound, log) = (self.http.clone(), self.log.clone());
+        Ok(self.requests.start(outbound, sendable, log)?)
+    }
+
+    async fn next(&mut self) -> wasmtime::Result<Option<(u64, Result<Response, WitError>)>> {
+        let ended = self.requests.next().await;
+        let log = &self.log;
+        Ok(ended.map(|(handle, answer)| (handle, answer.map(|r| redacted(r, log)))))
     }
 }
 

@@ -27,8 +27,9 @@ pub(super) enum AttemptError {
     Final(String),
 }
 
-/// The response bytes one `send` call may still bring back, taken as each
-/// chunk arrives, so requests in flight together cannot pass it.
+/// The response bytes one `send` call (or the requests a run has begun with
+/// `start` and not yet taken with `next`) may still bring back, taken as
+/// each chunk arrives, so requests in flight together cannot pass it.
 pub(super) struct Budget(AtomicUsize);
 
 impl Default for Budget {
@@ -58,5 +59,11 @@ impl Budget {
                     MAX_CALL_BYTES >> 20
                 ))
             })
+    }
+
+    /// Returns `bytes` taken for a body that is no longer held: handed to
+    /// the plugin by `next`, or thrown away before a retry.
+    pub(super) fn give_back(&self, bytes: usize) {
+        self.0.fetch_add(bytes, Ordering::Relaxed);
     }
 }

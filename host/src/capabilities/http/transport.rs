@@ -118,12 +118,18 @@ impl Network {
             })
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            AttemptError::Transient(format!(
-                "was cut off while reading the body: {}",
-                reqwest_error(&e)
-            ))
-        })? {
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    budget.give_back(body.len());
+                    return Err(AttemptError::Transient(format!(
+                        "was cut off while reading the body: {}",
+                        reqwest_error(&e)
+                    )));
+                }
+            };
             budget.take(body.len() + chunk.len(), chunk.len())?;
             body.extend_from_slice(&chunk);
         }
@@ -240,7 +246,7 @@ impl Outbound {
         }
     }
 
-    async fn send_with_retries(
+    pub(super) async fn send_with_retries(
         &self,
         req: &Sendable,
         log: &RunLog,
@@ -271,6 +277,7 @@ impl Outbound {
                 });
             let (why, asked) = match sent {
                 Ok(resp) if resp.status == 429 || resp.status >= 500 => {
+                    budget.give_back(resp.body.len());
                     (format!("answered {}", resp.status), retry_after(&resp))
                 }
                 Ok(resp) => return Ok(resp),
