@@ -3,6 +3,7 @@
 
 use b2b_host::scheduler::{Clock, Scheduler};
 use b2b_host::service::GrantChoice;
+use b2b_host::storage::task_runs::{self, Missed, NewRun};
 use b2b_host::storage::tasks::{self, Overlap, RunStatus, TaskDefinition};
 use b2b_tests::{task, trigger, TestDb};
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
@@ -90,7 +91,7 @@ impl Lab {
     }
 
     fn runs(&self, task: i64) -> Vec<(DateTime<Utc>, RunStatus, i64)> {
-        let mut runs: Vec<_> = tasks::history(&self.t.conn(), task, 1000)
+        let mut runs: Vec<_> = task_runs::history(&self.t.conn(), task, 1000)
             .unwrap()
             .into_iter()
             .map(|r| {
@@ -313,14 +314,21 @@ fn a_slot_is_recorded_once_whatever_ticks_again() {
     assert_eq!(lab.runs(id).len(), 1);
     let slot = utc(2027, 6, 1, 12, 0).timestamp();
     let trigger_id = lab.t.svc.task("once").unwrap().schedule[0].0;
-    let again = tasks::record_slot(
+    let again = task_runs::record(
         &lab.t.conn(),
-        id,
-        Some(trigger_id),
-        slot,
-        RunStatus::Running,
-        0,
-        "test",
+        &NewRun {
+            task: id,
+            trigger: Some(trigger_id),
+            nominal: slot,
+            status: RunStatus::Running,
+            detail: None,
+            at: slot,
+            missed: Missed::default(),
+            attempt: 1,
+            retry_of: None,
+            started_by: "test",
+            owner: "test",
+        },
     )
     .unwrap();
     assert_eq!(again, None, "the unique key refuses the slot");

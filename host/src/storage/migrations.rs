@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_import.sql"),
     include_str!("migrations/0003_scheduler.sql"),
     include_str!("migrations/0004_compiled_code.sql"),
+    include_str!("migrations/0005_scheduler_lease.sql"),
 ];
 
 /// The schema version this binary writes.

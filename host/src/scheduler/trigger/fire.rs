@@ -104,6 +104,11 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Whether `at` lies within the trigger's start and expiry.
+    pub fn allows(&self, at: DateTime<Utc>) -> bool {
+        self.start.is_none_or(|start| at >= start) && self.expiry.is_none_or(|expiry| at <= expiry)
+    }
+
     /// The first run strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.runs_after(after).next()
