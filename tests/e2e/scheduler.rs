@@ -7,8 +7,9 @@ use b2b_host::storage::task_runs::{self, Missed, NewRun};
 use b2b_host::storage::tasks::{self, Overlap, RunStatus, TaskDefinition};
 use b2b_tests::{task, trigger, TestDb};
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A clock the test moves.
 #[derive(Clone)]
@@ -384,4 +385,56 @@ fn bad_task_definitions_are_refused_with_what_is_wrong() {
         assert!(err.contains(says), "{}: {err}", def.name);
     }
     assert_eq!(lab.t.count("tasks", "1"), 0, "nothing was stored");
+}
+
+#[test]
+fn thirty_days_down_a_minutely_task_catches_up_at_once_and_keeps_its_next_slot() {
+    let lab = lab(utc(2027, 6, 1, 12, 0));
+    let mut def = task(
+        "minutely",
+        "noop",
+        trigger(json!({"kind": "cron", "expression": "0 * * * * *"})),
+    );
+    def.catch_up = true;
+    let id = lab.add(def);
+
+    // Down from just after 12:00 on 1 June until 12:00:30 on 1 July.
+    lab.clock.set(utc(2027, 7, 1, 12, 0) + Span::seconds(30));
+    let asked = Instant::now();
+    let tick = lab.scheduler.tick().unwrap();
+    let took = asked.elapsed();
+    assert_eq!(tick.started.len(), 1, "{tick:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "the catch-up took {took:?} to start"
+    );
+    assert!(lab.scheduler.wait_idle(Duration::from_secs(30)));
+    let run = &lab.t.svc.task_history("minutely", 1).unwrap()[0].run;
+    assert_eq!(
+        (run.nominal_at, run.status, run.missed),
+        (
+            utc(2027, 7, 1, 12, 0).timestamp(),
+            RunStatus::Succeeded,
+            30 * 1440 - 1
+        ),
+        "one run for the latest slot stands for the 43,199 before it"
+    );
+    assert_eq!(
+        (run.missed_from, run.missed_until),
+        (
+            Some(utc(2027, 6, 1, 12, 1).timestamp()),
+            Some(utc(2027, 7, 1, 11, 59).timestamp())
+        )
+    );
+
+    // The next slot runs as usual.
+    lab.clock.set(utc(2027, 7, 1, 12, 1));
+    assert_eq!(lab.scheduler.tick().unwrap().started.len(), 1);
+    assert!(lab.scheduler.wait_idle(Duration::from_secs(30)));
+    let runs = lab.runs(id);
+    assert_eq!(
+        runs.last().unwrap(),
+        &(utc(2027, 7, 1, 12, 1), RunStatus::Succeeded, 0)
+    );
+    eprintln!("catch-up tick took {took:?}");
 }

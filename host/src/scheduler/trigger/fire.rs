@@ -8,9 +8,10 @@
 //! later wall-clock time can resolve before it, and searches backwards stop
 //! once nothing further back can beat what they found. Repetitions step in
 //! UTC from each start; [`Runs`] merges overlapping repetitions in order,
-//! each instant once. Everything is lazy: the next run, the last run before
-//! an instant and how many runs fell between two instants cost what they
-//! look at, not what lies between the trigger's start and now.
+//! each instant once. Everything is lazy: the next run and the last run
+//! before an instant cost what they look at, not what lies between the
+//! trigger's start and now; how many runs fell between two instants is
+//! mostly worked out by arithmetic ([`count`]).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -26,6 +27,8 @@ use cron::Schedule;
 use super::check::parse_cron;
 use super::{parse_zone, Kind, Repeat, Trigger, WeekOfMonth};
 use crate::error::Result;
+
+mod count;
 
 /// Every zone's UTC offset is under a day, so a wall-clock time resolves to
 /// an instant less than a day from the same digits read as UTC. This bounds
@@ -83,20 +86,10 @@ impl<'a> Plan<'a> {
 
     /// The runs strictly after `after`, earliest first, each instant once.
     pub fn runs_after(&self, after: DateTime<Utc>) -> Runs<'_, 'a> {
-        let after = match self.start {
-            Some(start) if start > after => start - TimeDelta::nanoseconds(1),
-            _ => after,
-        };
-        // Where the pattern's times must be read from for every run after
-        // `after` to be found: a repetition may have begun before it.
-        let first = match self.repeat() {
-            Some(r) if r.indefinitely => self.last_start_at_or_before(after).unwrap_or(after),
-            _ => after - self.span(),
-        };
-        let from = first.naive_utc() - SLACK;
+        let after = self.not_before_start(after);
         Runs {
             plan: self,
-            starts: self.starts(from, after.naive_utc() + HORIZON).peekable(),
+            starts: self.starts_reaching(after).peekable(),
             after,
             queue: BinaryHeap::new(),
             last: None,
@@ -130,15 +123,6 @@ impl<'a> Plan<'a> {
             }),
         };
         run.filter(|run| self.start.is_none_or(|start| *run >= start))
-    }
-
-    /// How many runs fall after `after` and at or before `until`, counting
-    /// no further than `cap`.
-    pub fn count_between(&self, after: DateTime<Utc>, until: DateTime<Utc>, cap: usize) -> usize {
-        self.runs_after(after)
-            .take_while(|run| *run <= until)
-            .take(cap)
-            .count()
     }
 
     /// When the repetition that `run` belongs to ends, for a trigger whose
@@ -179,6 +163,24 @@ impl<'a> Plan<'a> {
     /// indefinite ones, whose end is the next start).
     fn span(&self) -> TimeDelta {
         minutes(self.repeat().and_then(|r| r.for_minutes).unwrap_or(0))
+    }
+
+    /// `after`, or just before the trigger's start if that is later.
+    fn not_before_start(&self, after: DateTime<Utc>) -> DateTime<Utc> {
+        match self.start {
+            Some(start) if start > after => start - TimeDelta::nanoseconds(1),
+            _ => after,
+        }
+    }
+
+    /// The starts whose runs may come after `after`: a repetition may have
+    /// begun before it.
+    fn starts_reaching(&self, after: DateTime<Utc>) -> Starts<'_> {
+        let first = match self.repeat() {
+            Some(r) if r.indefinitely => self.last_start_at_or_before(after).unwrap_or(after),
+            _ => after - self.span(),
+        };
+        self.starts(first.naive_utc() - SLACK, after.naive_utc() + HORIZON)
     }
 
     /// The pattern's starts from the wall-clock time `from` to `until`,

@@ -255,6 +255,39 @@ fn the_last_run_and_the_count_agree_with_the_runs_listed_one_by_one() {
 }
 
 #[test]
+fn counting_whole_months_agrees_with_stepping_through_every_run() {
+    let mut triggers = assorted();
+    triggers.extend(
+        [
+            json!({"kind": "cron", "expression": "30 */7 1-3 * * Mon-Fri"}),
+            json!({"kind": "cron", "expression": "0 0 1 29 2 * 2028"}),
+            json!({"kind": "daily", "at": "07:00", "start": "2027-03-10T00:00", "expiry": "2027-04-02T12:00",
+                "repeat": {"every_minutes": 7, "for_minutes": 600}}),
+        ]
+        .into_iter()
+        .map(trigger),
+    );
+    for (after, until) in [
+        ("2027-03-20 00:10", "2027-04-05 13:00"),
+        ("2026-10-18 00:00", "2026-11-02 00:00"),
+        ("2028-02-25 00:00", "2028-03-02 00:00"),
+    ] {
+        for t in &triggers {
+            let plan = t.plan(LONDON).unwrap();
+            let stepped = plan
+                .runs_after(utc(after))
+                .take_while(|r| *r <= utc(until))
+                .count();
+            assert_eq!(
+                plan.count_between(utc(after), utc(until), usize::MAX),
+                stepped,
+                "{t:?} from {after} to {until}"
+            );
+        }
+    }
+}
+
+#[test]
 fn counting_a_month_of_minutes_stops_at_the_cap() {
     let minutely = trigger(json!({"kind": "cron", "expression": "0 * * * * *"}));
     let plan = minutely.plan(LONDON).unwrap();
