@@ -184,7 +184,8 @@ impl Service {
     }
 
     /// The next `count` fire times after `from` (default now), in the task's
-    /// zone with their offset, across all its triggers.
+    /// zone with their offset, across its triggers that are on (before any
+    /// random delay; at-startup triggers have no times).
     pub fn next_fires(
         &self,
         reference: &str,
@@ -195,7 +196,7 @@ impl Service {
         let zone = &task.definition.time_zone;
         let from = from.unwrap_or_else(Utc::now);
         let mut all = Vec::new();
-        for trigger in &task.definition.triggers {
+        for trigger in task.definition.triggers.iter().filter(|t| t.enabled) {
             all.extend(trigger.upcoming(zone, from, count)?);
         }
         all.sort();
