@@ -539,19 +539,24 @@ fn each_run_starts_within_its_random_delay_and_each_slot_runs_once() {
     assert_eq!(nominal, expected, "runs are recorded for their slots");
 }
 
-#[test]
-fn a_failed_run_restarts_n_times_m_minutes_apart() {
-    let lab = lab(utc(2027, 6, 1, 6, 0));
+/// A daily task that restarts twice, ten minutes after each failure.
+fn restarting(name: &str, plugin: &str) -> TaskDefinition {
     let mut def = task(
-        "flaky",
-        "panicker",
+        name,
+        plugin,
         trigger(json!({"kind": "daily", "at": "13:00"})),
     );
     def.restart_on_failure = Some(tasks::Restart {
         times: 2,
         every_minutes: 10,
     });
-    let id = lab.add(def);
+    def
+}
+
+#[test]
+fn a_failed_run_restarts_n_times_m_minutes_apart() {
+    let lab = lab(utc(2027, 6, 1, 6, 0));
+    let id = lab.add(restarting("flaky", "panicker"));
     lab.run_until(utc(2027, 6, 1, 18, 0));
     let runs = lab.history(id);
     let seen: Vec<_> = runs
@@ -570,16 +575,7 @@ fn a_failed_run_restarts_n_times_m_minutes_apart() {
     assert!(runs[1..].iter().all(|r| r.retry_of == Some(runs[0].id)));
     assert!(runs.iter().all(|r| r.retry_at.is_none()));
     // A run that succeeds is not restarted.
-    let mut steady = task(
-        "steady",
-        "noop",
-        trigger(json!({"kind": "daily", "at": "13:00"})),
-    );
-    steady.restart_on_failure = Some(tasks::Restart {
-        times: 2,
-        every_minutes: 10,
-    });
-    let steady = lab.add(steady);
+    let steady = lab.add(restarting("steady", "noop"));
     lab.run_until(utc(2027, 6, 2, 18, 0));
     assert_eq!(lab.history(steady).len(), 1);
 }

@@ -320,10 +320,8 @@ impl Scheduler {
         tick: &mut Tick,
     ) -> Result<()> {
         let task = tasks::get(conn, retry.task)?;
-        let late = now.timestamp() - retry.at;
         let def = &task.definition;
-        let in_time =
-            late <= slots::ON_TIME || (def.catch_up && late <= def.starting_deadline_secs);
+        let in_time = slots::in_time(def, now.timestamp() - retry.at);
         let owner = self.lease()?;
         let by = format!("scheduler:{} (restart)", def.name);
         let recorded = in_transaction(conn, |tx| {

@@ -50,8 +50,7 @@ pub(super) fn fire(
     } else {
         latest.timestamp()
     };
-    let late = now.timestamp() - due;
-    let in_time = late <= ON_TIME || (def.catch_up && late <= def.starting_deadline_secs);
+    let in_time = in_time(def, now.timestamp() - due);
     let ended = plan.repetition_end(latest).filter(|end| *end <= now);
     let not_run = match ended {
         _ if !in_time => Some("the host was not running at this time".to_owned()),
@@ -78,6 +77,12 @@ pub(super) fn fire(
             .next_after(now)
             .map(|next| delayed(next, delay_minutes)),
     }
+}
+
+/// Whether something due `late` seconds ago still runs: on time, or within
+/// the task's starting deadline when it catches up.
+pub(super) fn in_time(def: &TaskDefinition, late: i64) -> bool {
+    late <= ON_TIME || (def.catch_up && late <= def.starting_deadline_secs)
 }
 
 /// A slot at `next`, due after a random delay of up to `minutes`.
