@@ -11,6 +11,7 @@
 //! that lease has lapsed, so a live run is never taken for a dead one.
 //! Time is read from a [`Clock`], so tests move it instead of sleeping.
 
+mod admission;
 pub mod daemon;
 mod lease;
 mod runner;
@@ -26,8 +27,9 @@ use crate::actor::Actor;
 use crate::engine::{Engine, Stop};
 use crate::error::{Error, Result};
 use crate::storage::task_runs::{self, Missed, NewRun, Retry};
-use crate::storage::tasks::{self, DueSlot, Overlap, RunStatus, Task};
+use crate::storage::tasks::{self, DueSlot, RunStatus, Task};
 use crate::storage::{in_transaction, leases, Db};
+use admission::Admission;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -104,15 +106,6 @@ pub struct Tick {
     pub deleted: Vec<String>,
     /// What went wrong with one task, without stopping the others.
     pub errors: Vec<String>,
-}
-
-/// How a new run enters, under its task's overlap policy.
-struct Admission {
-    status: RunStatus,
-    /// Why it does not run now, when it does not.
-    detail: Option<String>,
-    /// Whether runs of the task were asked to stop for it.
-    stops_others: bool,
 }
 
 /// Fires due tasks and runs them on threads of their own.
@@ -290,7 +283,7 @@ impl Scheduler {
         let recorded = in_transaction(conn, |tx| {
             let admission = match &firing.not_run {
                 Some(why) => Admission::refused(RunStatus::Missed, why.clone()),
-                None => self.admit(tx, &task)?,
+                None => admission::admit(tx, &task)?,
             };
             let run = NewRun {
                 trigger: Some(due.trigger),
@@ -329,7 +322,7 @@ impl Scheduler {
                 return Ok(None);
             }
             let admission = if in_time {
-                self.admit(tx, &task)?
+                admission::admit(tx, &task)?
             } else {
                 let why = "the host was not running when this restart was due";
                 Admission::refused(RunStatus::Missed, why.into())
@@ -392,41 +385,6 @@ impl Scheduler {
         }
     }
 
-    /// How a new run of `task` enters, given its overlap policy and the runs
-    /// still going (in this process or another). Called in the transaction
-    /// that records the run, so no other process admits one meanwhile.
-    fn admit(&self, tx: &Connection, task: &Task) -> Result<Admission> {
-        let going = task_runs::going(tx, task.id)?;
-        let Some(first) = going.first() else {
-            return Ok(Admission::runs(false));
-        };
-        Ok(match task.definition.overlap {
-            Overlap::IgnoreNew => Admission::refused(
-                RunStatus::Skipped,
-                format!("{first} was still going (overlap: ignore new)"),
-            ),
-            Overlap::QueueOne if task_runs::count(tx, task.id, RunStatus::Queued)? == 0 => {
-                Admission {
-                    status: RunStatus::Queued,
-                    detail: None,
-                    stops_others: false,
-                }
-            }
-            Overlap::QueueOne => Admission::refused(
-                RunStatus::Skipped,
-                format!(
-                    "{first} was still going and another run already waits to follow it \
-                     (overlap: queue one)"
-                ),
-            ),
-            Overlap::Parallel => Admission::runs(false),
-            Overlap::StopExisting => {
-                task_runs::request_stop(tx, task.id)?;
-                Admission::runs(true)
-            }
-        })
-    }
-
     /// Starts this process's queued runs whose task is free.
     fn start_queued(&self, conn: &Connection, tick: &mut Tick) -> Result<()> {
         let Some(lease) = self.held() else {
@@ -453,7 +411,7 @@ impl Scheduler {
             let admission = if force {
                 Admission::runs(false)
             } else {
-                self.admit(tx, task)?
+                admission::admit(tx, task)?
             };
             let admission = admission.forcible();
             let run = self.new_run(task, &admission, by.as_str(), owner.id());
@@ -639,33 +597,5 @@ impl Scheduler {
             let left = until.saturating_duration_since(Instant::now());
             self.wake.wait(left.min(Duration::from_millis(100)));
         }
-    }
-}
-
-impl Admission {
-    fn runs(stops_others: bool) -> Admission {
-        Admission {
-            status: RunStatus::Running,
-            detail: None,
-            stops_others,
-        }
-    }
-
-    fn refused(status: RunStatus, detail: String) -> Admission {
-        Admission {
-            status,
-            detail: Some(detail),
-            stops_others: false,
-        }
-    }
-
-    /// The admission of a run a person asked for, which `--force` overrides.
-    fn forcible(mut self) -> Admission {
-        if self.status == RunStatus::Skipped {
-            if let Some(detail) = &mut self.detail {
-                detail.push_str("; --force runs anyway");
-            }
-        }
-        self
     }
 }
