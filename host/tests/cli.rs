@@ -119,3 +119,122 @@ fn listings_are_json_for_scripts() {
         assert!(list.contains(&format!("\"id\": \"{id}\"")), "{list}");
     }
 }
+
+#[test]
+fn task_flags_set_each_scheduler_setting_and_refuse_what_means_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(b2b(dir.path(), &["init"]).status.success());
+    let task = |args: &[&str]| {
+        let out = b2b(dir.path(), &[&["--json", "task"], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let shown: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is only JSON ({e}): {}", text(&out.stdout)));
+        shown
+    };
+    let windows = task(&[
+        "new",
+        "--name",
+        "Windows",
+        "--daily",
+        "08:00",
+        "--repeat-every",
+        "30",
+        "--repeat-for",
+        "600",
+        "--stop-at-end",
+        "--random-delay",
+        "10",
+        "--expiry",
+        "2030-01-01 00:00",
+        "--restart-times",
+        "3",
+        "--restart-every",
+        "5",
+        "--delete-expired-after-days",
+        "7",
+        "--action",
+        "clear-cache",
+    ]);
+    assert_eq!(
+        windows["triggers"][0],
+        serde_json::json!({"kind": "daily", "every_days": 1, "at": "08:00", "expiry": "2030-01-01T00:00",
+            "repeat": {"every_minutes": 30, "for_minutes": 600, "stop_at_end": true},
+            "random_delay_minutes": 10})
+    );
+    assert_eq!(
+        windows["restart_on_failure"],
+        serde_json::json!({"times": 3, "every_minutes": 5})
+    );
+    assert_eq!(windows["delete_expired_after_days"], 7);
+    let all_day = task(&[
+        "new",
+        "--name",
+        "All day",
+        "--daily",
+        "08:00",
+        "--repeat-every",
+        "90",
+        "--repeat-for",
+        "indefinitely",
+        "--action",
+        "clear-cache",
+    ]);
+    assert_eq!(all_day["triggers"][0]["repeat"]["indefinitely"], true);
+    let boot = task(&[
+        "new",
+        "--name",
+        "Boot",
+        "--at-startup",
+        "--action",
+        "clear-cache",
+    ]);
+    assert_eq!(
+        boot["triggers"][0],
+        serde_json::json!({"kind": "at_startup"})
+    );
+    let off = task(&["edit", "Windows", "--disable-trigger", "1"]);
+    assert_eq!(off["triggers"][0]["enabled"], false);
+
+    for (args, says) in [
+        (
+            &[
+                "task",
+                "new",
+                "--name",
+                "c",
+                "--cron",
+                "0 0 9 * * *",
+                "--every",
+                "2",
+                "--action",
+                "clear-cache",
+            ][..],
+            "--every counts days (--daily) or weeks (--weekly)",
+        ),
+        (
+            &[
+                "task",
+                "new",
+                "--name",
+                "2",
+                "--daily",
+                "08:00",
+                "--action",
+                "clear-cache",
+            ][..],
+            "may not be all digits",
+        ),
+        (
+            &["task", "edit", "Boot", "--expiry", "2030-01-01"][..],
+            "--expiry belongs to a trigger",
+        ),
+        (
+            &["task", "edit", "Boot", "--enable-trigger", "2"][..],
+            "the task has no trigger 2",
+        ),
+    ] {
+        let out = b2b(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+}

@@ -656,7 +656,10 @@ fn a_task_run_with_a_partial_import_is_not_success() {
         ))
         .unwrap();
 
-    let record = t.svc.run_task_now("nightly", true).unwrap();
+    let record = t
+        .svc
+        .run_task_now("nightly", true, &b2b_host::scheduler::Shutdown::default())
+        .unwrap();
 
     assert_eq!(
         record.run.status,

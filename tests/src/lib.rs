@@ -296,6 +296,8 @@ pub fn task(
         time_limit_secs: 3600,
         catch_up: false,
         starting_deadline_secs: 86_400,
+        restart_on_failure: None,
+        delete_expired_after_days: None,
         triggers: vec![trigger],
         actions: vec![TaskAction {
             plugin: plugin.into(),

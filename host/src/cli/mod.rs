@@ -77,10 +77,19 @@ enum Command {
     #[command(subcommand)]
     Task(tasks::Task),
     /// Run scheduled tasks until stopped (SIGTERM or Ctrl-C).
+    ///
+    /// One `serve` holds a database at a time; another started on it says
+    /// who holds it and waits as a standby, taking over if the holder's
+    /// lease lapses.
     Serve {
-        /// Seconds running tasks get to finish when stopping.
+        /// Seconds running tasks get to finish when stopping; those still
+        /// going are stopped within it and recorded as interrupted.
         #[arg(long, default_value_t = 60)]
         grace: u64,
+        /// Seconds the lease on the database lasts unless renewed (every
+        /// third of it): how soon a standby takes over from a holder that died.
+        #[arg(long, default_value_t = 30)]
+        lease_secs: u64,
     },
 }
 
@@ -169,6 +178,6 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         Command::Rules(cmd) => import::rules(ctx, cmd),
         Command::Secrets(cmd) => import::secrets(ctx, cmd),
         Command::Task(cmd) => tasks::task(ctx, cmd),
-        Command::Serve { grace } => tasks::serve(ctx, *grace),
+        Command::Serve { grace, lease_secs } => tasks::serve(ctx, *grace, *lease_secs),
     }
 }

@@ -3,9 +3,11 @@
 use super::output::{listing, opt, single};
 use super::Context;
 use crate::error::{Error, Result};
+use crate::scheduler::daemon::{self, Options};
 use crate::scheduler::trigger::Trigger;
+use crate::scheduler::{Shutdown, MAX_COUNTED_MISSED};
 use crate::service::RunRecord;
-use crate::storage::tasks::{OnFailure, TaskAction, TaskDefinition};
+use crate::storage::tasks::{OnFailure, Restart, RunStatus, TaskAction, TaskDefinition};
 use crate::time;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::{Args, Subcommand};
@@ -38,6 +40,10 @@ pub enum Task {
         task: String,
     },
     /// Run a task now and wait for it; the overlap policy applies unless --force.
+    ///
+    /// Exits 0 when the run succeeded, 5 when it failed, timed out, or was
+    /// stopped or interrupted, and 4 when the overlap policy skipped it.
+    /// SIGTERM or Ctrl-C stops the run and records it as interrupted.
     Run {
         /// Id or name.
         task: String,
@@ -75,7 +81,11 @@ pub enum Task {
 #[derive(Debug, Args)]
 pub struct NewTask {
     /// A TOML task definition (see README); other flags are then not allowed.
-    #[arg(long, conflicts_with_all = ["name", "actions"])]
+    #[arg(long, conflicts_with_all = [
+        "name", "actions", "kind", "every", "repeat_every", "random_delay", "start", "expiry",
+        "description", "time_zone", "overlap", "time_limit_hours", "catch_up", "deadline_hours",
+        "continue_on_failure", "restart_times", "delete_expired_after_days",
+    ])]
     from_file: Option<PathBuf>,
     /// Unique name.
     #[arg(long, required_unless_present = "from_file")]
@@ -100,6 +110,12 @@ pub struct EditTask {
     /// New actions in order: PLUGIN or PLUGIN:k=v,k=v (repeat).
     #[arg(long = "action")]
     actions: Vec<String>,
+    /// Turn trigger N (as numbered by `task show`) on; repeat for several.
+    #[arg(long = "enable-trigger", value_name = "N")]
+    enable_triggers: Vec<usize>,
+    /// Turn trigger N off, leaving the task's other triggers firing.
+    #[arg(long = "disable-trigger", value_name = "N")]
+    disable_triggers: Vec<usize>,
     #[command(flatten)]
     settings: Settings,
     #[command(flatten)]
@@ -130,6 +146,16 @@ struct Settings {
     /// Go on with the next action when one fails.
     #[arg(long)]
     continue_on_failure: bool,
+    /// Restart a run that failed or timed out, up to this many times...
+    #[arg(long, requires = "restart_every", value_name = "N")]
+    restart_times: Option<u32>,
+    /// ...this many minutes after each failure (--restart-times 0 turns restarts off).
+    #[arg(long, requires = "restart_times", value_name = "MINUTES")]
+    restart_every: Option<u32>,
+    /// Delete the task this many days after it expires, or "never" (it
+    /// expires when no trigger can fire again: each needs an expiry or to be --once).
+    #[arg(long, value_name = "DAYS|never")]
+    delete_expired_after_days: Option<String>,
 }
 
 /// One trigger from flags: exactly one of the kind flags.
@@ -138,7 +164,7 @@ struct TriggerFlags {
     /// Once, at a local date-time "YYYY-MM-DD HH:MM".
     #[arg(long, group = "kind")]
     once: Option<String>,
-    /// Every day (or every --every days) at HH:MM.
+    /// Every day (or every --every days) at HH:MM (or HH:MM:SS).
     #[arg(long, group = "kind")]
     daily: Option<String>,
     /// On weekdays every week (or --every weeks): DAYS@HH:MM, e.g. Mon,Wed@01:30.
@@ -151,17 +177,32 @@ struct TriggerFlags {
     #[arg(long, group = "kind")]
     monthly_weekday: Option<String>,
     /// A raw cron expression, 6 or 7 fields, seconds first ("0 30 1 * * *").
-    #[arg(long, group = "kind")]
+    ///
+    /// Weekday numbers follow the `cron` crate: 1 = Sunday to 7 = Saturday,
+    /// one more than Unix cron (0 is refused). "0 0 9 * * Mon-Fri" and
+    /// "0 0 9 * * 2-6" are both 09:00 on weekdays; names avoid the doubt.
+    /// Quartz's L, W and # are not supported: use --monthly last@HH:MM or
+    /// --monthly-weekday last:Fri@HH:MM instead.
+    #[arg(long, group = "kind", verbatim_doc_comment)]
     cron: Option<String>,
-    /// N for --daily or --weekly.
+    /// Each time `b2b serve` starts serving the database.
+    #[arg(long, group = "kind")]
+    at_startup: bool,
+    /// N for --daily (every N days) or --weekly (every N weeks); needs --start.
     #[arg(long)]
     every: Option<u32>,
-    /// Repeat within the day every this many minutes...
-    #[arg(long, requires = "repeat_for")]
+    /// Repeat every this many minutes of elapsed time (fixed through clock changes)...
+    #[arg(long, requires = "repeat_for", value_name = "MINUTES")]
     repeat_every: Option<u32>,
-    /// ...for this many minutes.
+    /// ...for this many minutes, or "indefinitely" (until the pattern fires again).
+    #[arg(long, requires = "repeat_every", value_name = "MINUTES|indefinitely")]
+    repeat_for: Option<String>,
+    /// Stop a run still going when the repetition's duration ends.
     #[arg(long, requires = "repeat_every")]
-    repeat_for: Option<u32>,
+    stop_at_end: bool,
+    /// Start each run up to this many minutes late, at random.
+    #[arg(long, value_name = "MINUTES")]
+    random_delay: Option<u32>,
     /// Never before this local date-time "YYYY-MM-DD HH:MM" (the anchor of --every).
     #[arg(long)]
     start: Option<String>,
@@ -174,9 +215,13 @@ impl TriggerFlags {
     /// The trigger the flags describe, or `None` when no kind flag is given.
     /// Built as the stored JSON form, so parsing and checks live in one place.
     fn trigger(&self) -> Result<Option<Trigger>> {
-        let mut t = match self.kind()? {
-            Some(kind) => kind,
-            None => return Ok(None),
+        let Some(mut t) = self.kind()? else {
+            return match self.modifier() {
+                Some(flag) => Err(Error::invalid(format!(
+                    "{flag} belongs to a trigger; give one too, e.g. --daily 01:30"
+                ))),
+                None => Ok(None),
+            };
         };
         let obj = t.as_object_mut().expect("kinds are objects");
         for (key, value) in [("start", &self.start), ("expiry", &self.expiry)] {
@@ -184,19 +229,62 @@ impl TriggerFlags {
                 obj.insert(key.into(), json!(v));
             }
         }
-        if let (Some(every), Some(for_)) = (self.repeat_every, self.repeat_for) {
-            obj.insert(
-                "repeat".into(),
-                json!({"every_minutes": every, "for_minutes": for_}),
-            );
+        if let Some(every) = self.repeat_every {
+            obj.insert("repeat".into(), self.repeat(every)?);
+        }
+        if let Some(minutes) = self.random_delay {
+            obj.insert("random_delay_minutes".into(), json!(minutes));
         }
         serde_json::from_value(t)
             .map(Some)
             .map_err(|e| Error::invalid(format!("the trigger is not valid: {e}")))
     }
 
+    /// A flag given that only means something with a kind flag.
+    fn modifier(&self) -> Option<&'static str> {
+        [
+            (self.every.is_some(), "--every"),
+            (self.repeat_every.is_some(), "--repeat-every"),
+            (self.random_delay.is_some(), "--random-delay"),
+            (self.start.is_some(), "--start"),
+            (self.expiry.is_some(), "--expiry"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    fn repeat(&self, every: u32) -> Result<Value> {
+        let span = self.repeat_for.as_deref().unwrap_or_default().trim();
+        let mut repeat = if span.eq_ignore_ascii_case("indefinitely") {
+            json!({"every_minutes": every, "indefinitely": true})
+        } else {
+            let minutes: u32 = span.parse().map_err(|_| {
+                Error::invalid(format!(
+                    "--repeat-for `{span}` is neither a number of minutes nor `indefinitely`"
+                ))
+            })?;
+            json!({"every_minutes": every, "for_minutes": minutes})
+        };
+        if self.stop_at_end {
+            repeat["stop_at_end"] = json!(true);
+        }
+        Ok(repeat)
+    }
+
+    /// N of `--every`, for the kinds that count days or weeks.
+    fn every(&self, allowed: bool) -> Result<u32> {
+        match self.every {
+            Some(_) if !allowed => Err(Error::invalid(
+                "--every counts days (--daily) or weeks (--weekly) and means nothing for this \
+                 trigger; for runs within a day use --repeat-every and --repeat-for",
+            )),
+            every => Ok(every.unwrap_or(1)),
+        }
+    }
+
     fn kind(&self) -> Result<Option<Value>> {
-        let every = self.every.unwrap_or(1);
+        let counted = self.daily.is_some() || self.weekly.is_some();
+        let every = self.every(counted)?;
         Ok(Some(if let Some(at) = &self.once {
             json!({"kind": "once", "at": at})
         } else if let Some(at) = &self.daily {
@@ -229,6 +317,8 @@ impl TriggerFlags {
             json!({"kind": "monthly_weekday", "weeks": list(weeks), "weekdays": list(days), "at": at})
         } else if let Some(expression) = &self.cron {
             json!({"kind": "cron", "expression": expression})
+        } else if self.at_startup {
+            json!({"kind": "at_startup"})
         } else {
             return Ok(None);
         }))
@@ -281,6 +371,22 @@ impl Settings {
         if let Some(h) = self.deadline_hours {
             def.starting_deadline_secs = (h * 3600.0).round() as i64;
         }
+        if let (Some(times), Some(every_minutes)) = (self.restart_times, self.restart_every) {
+            def.restart_on_failure = (times > 0).then_some(Restart {
+                times,
+                every_minutes,
+            });
+        }
+        if let Some(days) = &self.delete_expired_after_days {
+            def.delete_expired_after_days = match days.trim() {
+                never if never.eq_ignore_ascii_case("never") => None,
+                days => Some(days.parse().map_err(|_| {
+                    Error::invalid(format!(
+                        "--delete-expired-after-days `{days}` is neither a number of days nor `never`"
+                    ))
+                })?),
+            };
+        }
         Ok(())
     }
 
@@ -320,8 +426,12 @@ pub(super) fn task(ctx: &Context, cmd: &Task) -> Result<()> {
     match cmd {
         Task::New(new) => {
             let t = svc.create_task(&from_flags(new)?)?;
-            println!("Created task {} `{}`.", t.id, t.definition.name);
-            show(ctx, &svc.task(&t.id.to_string())?);
+            tell(
+                ctx,
+                &format!("Created task {} `{}`.", t.id, t.definition.name),
+            );
+            show(ctx, &t);
+            notes(&svc.task_notes(&t));
         }
         Task::List => {
             let list = svc.tasks()?;
@@ -343,27 +453,19 @@ pub(super) fn task(ctx: &Context, cmd: &Task) -> Result<()> {
                 },
             );
         }
-        Task::Show { task } => show(ctx, &svc.task(task)?),
-        Task::Edit(e) => {
-            let t = svc.edit_task(&e.task, |def| {
-                if let Some(name) = &e.name {
-                    def.name = name.clone();
-                }
-                e.settings.apply(def)?;
-                if !e.actions.is_empty() {
-                    def.actions = e
-                        .actions
-                        .iter()
-                        .map(|a| action(a, e.settings.on_failure()))
-                        .collect::<Result<_>>()?;
-                }
-                if let Some(trigger) = e.trigger.trigger()? {
-                    def.triggers = vec![trigger];
-                }
-                Ok(())
-            })?;
-            println!("Changed task {} `{}`.", t.id, t.definition.name);
+        Task::Show { task } => {
+            let t = svc.task(task)?;
             show(ctx, &t);
+            notes(&svc.task_notes(&t));
+        }
+        Task::Edit(e) => {
+            let t = svc.edit_task(&e.task, |def| edit(e, def))?;
+            tell(
+                ctx,
+                &format!("Changed task {} `{}`.", t.id, t.definition.name),
+            );
+            show(ctx, &t);
+            notes(&svc.task_notes(&t));
         }
         Task::Enable { task } => println!(
             "Enabled `{}`.",
@@ -374,8 +476,10 @@ pub(super) fn task(ctx: &Context, cmd: &Task) -> Result<()> {
             svc.set_task_enabled(task, false)?.definition.name
         ),
         Task::Run { task, force } => {
-            let record = svc.run_task_now(task, *force)?;
+            let shutdown = Shutdown::on_signals()?;
+            let record = svc.run_task_now(task, *force, &shutdown)?;
             single(ctx.json, &record, print_run);
+            return ended(&record);
         }
         Task::Next { task, count, from } => {
             let from = from.as_deref().map(parse_instant).transpose()?;
@@ -396,6 +500,73 @@ pub(super) fn task(ctx: &Context, cmd: &Task) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Applies `task edit`'s flags to a definition.
+fn edit(e: &EditTask, def: &mut TaskDefinition) -> Result<()> {
+    if let Some(name) = &e.name {
+        def.name = name.clone();
+    }
+    e.settings.apply(def)?;
+    if !e.actions.is_empty() {
+        def.actions = e
+            .actions
+            .iter()
+            .map(|a| action(a, e.settings.on_failure()))
+            .collect::<Result<_>>()?;
+    }
+    if let Some(trigger) = e.trigger.trigger()? {
+        def.triggers = vec![trigger];
+    }
+    for (numbers, enabled) in [(&e.enable_triggers, true), (&e.disable_triggers, false)] {
+        for n in numbers {
+            let count = def.triggers.len();
+            let trigger = n
+                .checked_sub(1)
+                .and_then(|i| def.triggers.get_mut(i))
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "the task has no trigger {n}; its triggers are numbered 1 to {count} \
+                         (see `b2b task show`)"
+                    ))
+                })?;
+            trigger.enabled = enabled;
+        }
+    }
+    Ok(())
+}
+
+/// A message for people: on stdout, or on stderr when stdout carries JSON.
+fn tell(ctx: &Context, message: &str) {
+    if ctx.json {
+        eprintln!("{message}");
+    } else {
+        println!("{message}");
+    }
+}
+
+/// What a person should know about a task they just stored or looked at.
+fn notes(notes: &[String]) {
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+}
+
+/// `task run`'s exit: 0 when the run succeeded, 5 when it failed, timed
+/// out, or was stopped or interrupted, 4 when the overlap policy skipped it.
+fn ended(record: &RunRecord) -> Result<()> {
+    let run = &record.run;
+    let why = run.detail.as_deref().unwrap_or("no reason was recorded");
+    let said = format!("task run {} {}: {why}", run.id, run.status);
+    match run.status {
+        RunStatus::Succeeded => Ok(()),
+        RunStatus::Skipped => Err(Error::Refused(said)),
+        RunStatus::Running | RunStatus::Queued => Err(Error::ActionFailed(format!(
+            "task run {} is still {} after its time limit; see `b2b task history`",
+            run.id, run.status
+        ))),
+        _ => Err(Error::ActionFailed(said)),
+    }
 }
 
 fn parse_instant(raw: &str) -> Result<DateTime<Utc>> {
@@ -421,11 +592,26 @@ fn show(ctx: &Context, t: &crate::storage::tasks::Task) {
             "  zone {}, overlap {}, time limit {}s, catch up {} (deadline {}s)",
             d.time_zone, d.overlap, d.time_limit_secs, d.catch_up, d.starting_deadline_secs
         );
-        for (trigger, (_, next)) in d.triggers.iter().zip(&t.schedule) {
+        if let Some(r) = d.restart_on_failure {
             println!(
-                "  when:   {}; next {}",
-                trigger.describe(&d.time_zone),
-                next.map(time::display).unwrap_or_else(|| "never".into())
+                "  restart on failure: up to {} time(s), {} minute(s) after each failure",
+                r.times, r.every_minutes
+            );
+        }
+        if let Some(days) = d.delete_expired_after_days {
+            let expires = t.expires_at.map_or_else(|| "never".into(), time::display);
+            println!("  expires {expires}; deleted {days} day(s) after that");
+        }
+        for (n, (trigger, (_, next))) in d.triggers.iter().zip(&t.schedule).enumerate() {
+            let next = match next {
+                Some(next) => time::display(*next),
+                None if trigger.is_at_startup() => "when the host starts".into(),
+                None => "never".into(),
+            };
+            println!(
+                "  when {}: {}; next {next}",
+                n + 1,
+                trigger.describe(&d.time_zone)
             );
         }
         for (n, a) in d.actions.iter().enumerate() {
@@ -443,13 +629,28 @@ fn show(ctx: &Context, t: &crate::storage::tasks::Task) {
 
 fn print_run(r: &RunRecord) {
     let run = &r.run;
-    let missed = if run.missed > 0 {
-        format!(", {} slot(s) missed", run.missed)
-    } else {
-        String::new()
+    let missed = match (run.missed, run.missed_from, run.missed_until) {
+        (0, ..) => String::new(),
+        (n, Some(from), Some(until)) => {
+            let at_least = if n as usize >= MAX_COUNTED_MISSED {
+                "at least "
+            } else {
+                ""
+            };
+            format!(
+                ", {at_least}{n} slot(s) missed from {} to {}",
+                time::display(from),
+                time::display(until)
+            )
+        }
+        (n, ..) => format!(", {n} slot(s) missed"),
+    };
+    let attempt = match run.attempt {
+        1 => String::new(),
+        n => format!(" (restart {} after a failure)", n - 1),
     };
     println!(
-        "Run {} for {}: {}{missed}; started {}, ended {}",
+        "Run {} for {}{attempt}: {}{missed}; started {}, ended {}",
         run.id,
         time::display(run.nominal_at),
         run.status,
@@ -462,6 +663,9 @@ fn print_run(r: &RunRecord) {
     );
     if let Some(d) = &run.detail {
         println!("  {d}");
+    }
+    if let Some(at) = run.retry_at {
+        println!("  restarts at {}", time::display(at));
     }
     for a in &r.actions {
         let counts = a.counts.as_ref().map(|c| {
@@ -480,16 +684,25 @@ fn print_run(r: &RunRecord) {
     }
 }
 
-pub(super) fn serve(ctx: &Context, grace: u64) -> Result<()> {
-    // Before anything starts a thread: the plugin engine does.
-    let signals = crate::scheduler::daemon::Signals::install()?;
+pub(super) fn serve(ctx: &Context, grace: u64, lease: u64) -> Result<()> {
+    if !(MIN_LEASE..=MAX_LEASE).contains(&lease) {
+        return Err(Error::invalid(format!(
+            "--lease-secs {lease} is out of range; give {MIN_LEASE} to {MAX_LEASE} seconds \
+             (a standby takes over this long after the holder stops renewing it)"
+        )));
+    }
+    let shutdown = Shutdown::on_signals()?;
     let svc = ctx.service()?;
     let engine = std::sync::Arc::clone(svc.engine()?);
-    crate::scheduler::daemon::serve(
-        svc.db().clone(),
-        engine,
-        signals,
-        std::time::Duration::from_secs(grace),
-        |line| println!("{} {line}", time::display(time::now())),
-    )
+    let options = Options {
+        grace: std::time::Duration::from_secs(grace),
+        lease: std::time::Duration::from_secs(lease),
+    };
+    daemon::serve(svc.db().clone(), engine, shutdown, options, |line| {
+        println!("{} {line}", time::display(time::now()))
+    })
 }
+
+/// The bounds of `serve --lease-secs`: renewals come a third of it apart.
+const MIN_LEASE: u64 = 2;
+const MAX_LEASE: u64 = 3600;

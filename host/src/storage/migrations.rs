@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_compiled_code.sql"),
     include_str!("migrations/0005_matching_and_partial_runs.sql"),
     include_str!("migrations/0006_shared_payloads.sql"),
+    include_str!("migrations/0007_scheduler_lease.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -3,6 +3,29 @@
 //! the transaction: a service wraps a change in one, a plugin run wraps the
 //! whole run in one.
 
+/// `Display` and `FromStr` for an enum stored as snake_case words, with an
+/// error that lists the words allowed.
+macro_rules! names {
+    ($ty:ty, $what:literal, $($variant:ident => $name:literal),*) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self { $(Self::$variant => $name),* })
+            }
+        }
+        impl FromStr for $ty {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                match s.trim() {
+                    $($name => Ok(Self::$variant),)*
+                    other => Err(Error::invalid(format!(
+                        concat!("unknown ", $what, " `{}`; use one of: {}"), other, [$($name),*].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod cache;
 pub mod compiled;
@@ -10,6 +33,7 @@ pub mod conflicts;
 pub mod defaults;
 pub mod deletions;
 pub mod files;
+pub mod leases;
 pub mod migrations;
 pub mod payloads;
 pub mod plugins;
@@ -17,6 +41,7 @@ pub mod rules;
 pub mod runs;
 pub mod schools;
 pub mod students;
+pub mod task_runs;
 pub mod tasks;
 pub mod unmatched;
 

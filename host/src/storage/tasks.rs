@@ -1,4 +1,7 @@
-//! Scheduled tasks: their definitions, triggers, actions and runs.
+//! Scheduled tasks: their definitions, triggers and actions, and when each
+//! trigger is next due. Their runs are in [`super::task_runs`].
+
+pub use super::task_runs::RunStatus;
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
@@ -37,27 +40,6 @@ pub enum OnFailure {
     Continue,
 }
 
-macro_rules! names {
-    ($ty:ty, $what:literal, $($variant:ident => $name:literal),*) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(match self { $(Self::$variant => $name),* })
-            }
-        }
-        impl FromStr for $ty {
-            type Err = Error;
-            fn from_str(s: &str) -> Result<Self> {
-                match s.trim() {
-                    $($name => Ok(Self::$variant),)*
-                    other => Err(Error::invalid(format!(
-                        concat!("unknown ", $what, " `{}`; use one of: {}"), other, [$($name),*].join(", ")
-                    ))),
-                }
-            }
-        }
-    };
-}
-
 names!(Overlap, "overlap policy", IgnoreNew => "ignore_new", QueueOne => "queue_one", Parallel => "parallel", StopExisting => "stop_existing");
 names!(OnFailure, "failure policy", Stop => "stop", Continue => "continue");
 
@@ -88,6 +70,17 @@ fn yes() -> bool {
     true
 }
 
+/// Restart on failure, as in Windows Task Scheduler: a run that fails or
+/// times out is run again `every_minutes` later, at most `times` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    /// How many restarts after the first failure, 1 to 999.
+    pub times: u32,
+    /// Minutes from a failure to its restart.
+    pub every_minutes: u32,
+}
+
 /// A task as a person defines it (also the `task new --from-file` TOML form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,11 +108,38 @@ pub struct TaskDefinition {
     /// A missed slot older than this many seconds is not caught up.
     #[serde(default = "default_deadline")]
     pub starting_deadline_secs: i64,
+    /// Run a failed or timed-out run again, a few times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_on_failure: Option<Restart>,
+    /// Delete the task (and its history) this many days after it expires,
+    /// when none of its triggers can fire again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_expired_after_days: Option<u32>,
     /// When it fires.
     #[serde(default)]
     pub triggers: Vec<Trigger>,
     /// What it does, in order.
     pub actions: Vec<TaskAction>,
+}
+
+/// What the scheduler works out from a definition as it is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// Each trigger's next slot, in definition order: its nominal instant
+    /// and when it is due after its random delay (none: it does not fire
+    /// again, is off, or fires at start-up).
+    pub next: Vec<Option<Slot>>,
+    /// When every trigger has ended, if they all do.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A trigger's next slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The nominal instant, what the run is recorded for.
+    pub at: Timestamp,
+    /// When it is due to start: `at` plus the trigger's random delay.
+    pub due: Timestamp,
 }
 
 /// A stored task.
@@ -138,13 +158,15 @@ pub struct Task {
     pub definition: TaskDefinition,
     /// Each trigger's id and next nominal fire instant, in definition order.
     pub schedule: Vec<(i64, Option<Timestamp>)>,
+    /// When every trigger has ended, if they all do.
+    pub expires_at: Option<Timestamp>,
 }
 
-/// Stores a new task with its triggers' next fire instants; returns its id.
+/// Stores a new task with its triggers' next slots; returns its id.
 pub fn insert(
     conn: &Connection,
     def: &TaskDefinition,
-    next: &[Option<Timestamp>],
+    timing: &Timing,
     actor: &Actor,
 ) -> Result<i64> {
     check_name_free(conn, &def.name, None)?;
@@ -153,7 +175,7 @@ pub fn insert(
         params![def.name, actor.as_str(), actor.as_str(), time::now()],
     )?;
     let id = conn.last_insert_rowid();
-    write(conn, id, def, next, actor, "task.create")?;
+    write(conn, id, def, timing, actor, "task.create")?;
     Ok(id)
 }
 
@@ -162,21 +184,28 @@ pub fn replace(
     conn: &Connection,
     id: i64,
     def: &TaskDefinition,
-    next: &[Option<Timestamp>],
+    timing: &Timing,
     actor: &Actor,
 ) -> Result<()> {
     check_name_free(conn, &def.name, Some(id))?;
-    write(conn, id, def, next, actor, "task.edit")
+    write(conn, id, def, timing, actor, "task.edit")
 }
 
-/// Refuses a name another task (than `except`) already has.
+/// Refuses a name another task (than `except`) already has, in any case:
+/// `Tidy` and `tidy` would be two tasks a person cannot tell apart.
 fn check_name_free(conn: &Connection, name: &str, except: Option<i64>) -> Result<()> {
-    match by_name(conn, name)? {
-        Some(other) if Some(other.id) != except => Err(Error::invalid(format!(
-            "task {} is already named `{name}`; choose another name or `b2b task edit` that one",
-            other.id
+    let other: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT id, name FROM tasks WHERE name = ? COLLATE NOCASE AND id IS NOT ?",
+            params![name, except],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match other {
+        Some((id, taken)) => Err(Error::invalid(format!(
+            "task {id} is already named `{taken}`; choose another name or `b2b task edit` that one"
         ))),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }
 
@@ -186,15 +215,17 @@ fn write(
     conn: &Connection,
     id: i64,
     def: &TaskDefinition,
-    next: &[Option<Timestamp>],
+    timing: &Timing,
     actor: &Actor,
     action: &str,
 ) -> Result<()> {
     conn.execute("DELETE FROM task_triggers WHERE task_id = ?", [id])?;
     conn.execute("DELETE FROM task_actions WHERE task_id = ?", [id])?;
+    let restart = def.restart_on_failure;
     conn.execute(
         "UPDATE tasks SET name = ?, description = ?, enabled = ?, time_zone = ?, overlap = ?, time_limit_secs = ?,
-             catch_up = ?, starting_deadline_secs = ?, updated_by = ?, updated_at = ? WHERE id = ?",
+             catch_up = ?, starting_deadline_secs = ?, restart_times = ?, restart_every_minutes = ?,
+             delete_expired_after_days = ?, expires_at = ?, updated_by = ?, updated_at = ? WHERE id = ?",
         params![
             def.name,
             def.description,
@@ -204,18 +235,23 @@ fn write(
             def.time_limit_secs,
             def.catch_up,
             def.starting_deadline_secs,
+            restart.map_or(0, |r| r.times),
+            restart.map_or(0, |r| r.every_minutes),
+            def.delete_expired_after_days,
+            timing.expires_at,
             actor.as_str(),
             time::now(),
             id
         ],
     )?;
-    for (trigger, next) in def.triggers.iter().zip(next) {
+    for (trigger, next) in def.triggers.iter().zip(&timing.next) {
         conn.execute(
-            "INSERT INTO task_triggers (task_id, spec, next_fire_at) VALUES (?, ?, ?)",
+            "INSERT INTO task_triggers (task_id, spec, next_fire_at, due_at) VALUES (?, ?, ?, ?)",
             params![
                 id,
                 serde_json::to_string(trigger).expect("a trigger serialises"),
-                next
+                next.map(|n| n.at),
+                next.map(|n| n.due)
             ],
         )?;
     }
@@ -252,13 +288,25 @@ pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Task>> {
     find(conn, "name = ?", name)
 }
 
-/// A task by id or name, as a person names it on the command line.
+/// A task by id or name, as a person names it on the command line. Names
+/// are never all digits, so digits are an id; a task named in digits by an
+/// older version is found by its name only when no id says otherwise.
 pub fn resolve(conn: &Connection, reference: &str) -> Result<Task> {
-    match reference.trim().parse::<i64>() {
-        Ok(id) => get(conn, id),
-        Err(_) => by_name(conn, reference.trim())?.ok_or_else(|| {
-            Error::not_found(format!("no task named `{reference}`; see `b2b task list`"))
-        }),
+    let reference = reference.trim();
+    let named = by_name(conn, reference)?;
+    match (reference.parse::<i64>(), named) {
+        (Ok(id), Some(named)) if named.id != id && find(conn, "id = ?", id)?.is_some() => {
+            Err(Error::invalid(format!(
+                "`{reference}` is both task {id}'s id and the name of task {}; rename that one \
+                 (`b2b task edit {} --name ...`) and use ids or names that differ",
+                named.id, named.id
+            )))
+        }
+        (_, Some(named)) => Ok(named),
+        (Ok(id), None) => get(conn, id),
+        (Err(_), None) => Err(Error::not_found(format!(
+            "no task named `{reference}`; see `b2b task list`"
+        ))),
     }
 }
 
@@ -267,7 +315,8 @@ fn find(conn: &Connection, predicate: &str, key: impl rusqlite::ToSql) -> Result
         .query_row(
             &format!(
                 "SELECT id, name, description, owner, enabled, time_zone, overlap, time_limit_secs, catch_up,
-                        starting_deadline_secs, updated_by, updated_at FROM tasks WHERE {predicate}"
+                        starting_deadline_secs, updated_by, updated_at, restart_times, restart_every_minutes,
+                        delete_expired_after_days, expires_at FROM tasks WHERE {predicate}"
             ),
             [key],
             |r| {
@@ -282,18 +331,27 @@ fn find(conn: &Connection, predicate: &str, key: impl rusqlite::ToSql) -> Result
                         time_limit_secs: r.get(7)?,
                         catch_up: r.get(8)?,
                         starting_deadline_secs: r.get(9)?,
+                        restart_on_failure: match r.get::<_, u32>(12)? {
+                            0 => None,
+                            times => Some(Restart {
+                                times,
+                                every_minutes: r.get(13)?,
+                            }),
+                        },
+                        delete_expired_after_days: r.get(14)?,
                         triggers: Vec::new(),
                         actions: Vec::new(),
                     },
                     r.get::<_, String>(6)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(10)?,
+                    (r.get::<_, String>(3)?, r.get::<_, String>(10)?),
                     r.get::<_, i64>(11)?,
+                    r.get::<_, Option<i64>>(15)?,
                 ))
             },
         )
         .optional()?;
-    let Some((id, mut definition, overlap, owner, updated_by, updated_at)) = row else {
+    let Some((id, mut definition, overlap, (owner, updated_by), updated_at, expires_at)) = row
+    else {
         return Ok(None);
     };
     definition.overlap = overlap.parse()?;
@@ -336,6 +394,7 @@ fn find(conn: &Connection, predicate: &str, key: impl rusqlite::ToSql) -> Result
         updated_at,
         definition,
         schedule,
+        expires_at,
     }))
 }
 
@@ -362,220 +421,69 @@ pub fn delete(conn: &Connection, id: i64, actor: &Actor) -> Result<()> {
     )
 }
 
-/// Triggers of enabled tasks due at or before `now`: (task, trigger, nominal).
-pub fn due(conn: &Connection, now: Timestamp) -> Result<Vec<(i64, i64, Timestamp)>> {
+/// A trigger's slot that has come due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueSlot {
+    /// The task.
+    pub task: i64,
+    /// The trigger.
+    pub trigger: i64,
+    /// The slot.
+    pub slot: Slot,
+}
+
+/// Triggers of enabled tasks due at or before `now`, earliest first.
+pub fn due(conn: &Connection, now: Timestamp) -> Result<Vec<DueSlot>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT t.id, g.id, g.next_fire_at FROM task_triggers g JOIN tasks t ON t.id = g.task_id
-         WHERE t.enabled = 1 AND g.next_fire_at IS NOT NULL AND g.next_fire_at <= ? ORDER BY g.next_fire_at",
+        "SELECT t.id, g.id, g.next_fire_at, g.due_at FROM task_triggers g JOIN tasks t ON t.id = g.task_id
+         WHERE t.enabled = 1 AND g.due_at IS NOT NULL AND g.due_at <= ? ORDER BY g.due_at",
     )?;
-    let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows = stmt.query_map([now], |r| {
+        Ok(DueSlot {
+            task: r.get(0)?,
+            trigger: r.get(1)?,
+            slot: Slot {
+                at: r.get(2)?,
+                due: r.get(3)?,
+            },
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The earliest next fire instant of any enabled task.
+/// The earliest instant a trigger of an enabled task is due.
 pub fn next_due(conn: &Connection) -> Result<Option<Timestamp>> {
     Ok(conn.query_row(
-        "SELECT MIN(g.next_fire_at) FROM task_triggers g JOIN tasks t ON t.id = g.task_id WHERE t.enabled = 1",
+        "SELECT MIN(g.due_at) FROM task_triggers g JOIN tasks t ON t.id = g.task_id WHERE t.enabled = 1",
         [],
         |r| r.get(0),
     )?)
 }
 
-/// Moves a trigger to its next fire instant.
+/// Moves a trigger to its next slot, due at its nominal instant.
 pub fn advance(conn: &Connection, trigger_id: i64, next: Option<Timestamp>) -> Result<()> {
+    set_next(conn, trigger_id, next.map(|at| Slot { at, due: at }))
+}
+
+/// Moves a trigger to its next slot.
+pub fn set_next(conn: &Connection, trigger_id: i64, next: Option<Slot>) -> Result<()> {
     conn.execute(
-        "UPDATE task_triggers SET next_fire_at = ? WHERE id = ?",
-        params![next, trigger_id],
+        "UPDATE task_triggers SET next_fire_at = ?, due_at = ? WHERE id = ?",
+        params![next.map(|n| n.at), next.map(|n| n.due), trigger_id],
     )?;
     Ok(())
 }
 
-/// Where a task run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Waiting for the run before it (queue one).
-    Queued,
-    /// In progress.
-    Running,
-    /// Every action succeeded.
-    Succeeded,
-    /// An action failed.
-    Failed,
-    /// Not run: the previous run was still going (ignore new).
-    Skipped,
-    /// Not run: the host was down at the slot and the task does not catch up.
-    Missed,
-    /// The host stopped while it ran.
-    Interrupted,
-    /// Stopped at the task's time limit.
-    TimedOut,
-    /// Stopped by a newer run (stop existing).
-    Stopped,
-}
-
-names!(RunStatus, "run status", Queued => "queued", Running => "running", Succeeded => "succeeded",
-    Failed => "failed", Skipped => "skipped", Missed => "missed", Interrupted => "interrupted",
-    TimedOut => "timed_out", Stopped => "stopped");
-
-/// One run of a task.
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskRun {
-    /// Id.
-    pub id: i64,
-    /// The task.
-    pub task_id: i64,
-    /// The trigger whose slot it is (none for a manual run).
-    pub trigger_id: Option<i64>,
-    /// The slot's nominal instant.
-    pub nominal_at: Timestamp,
-    /// When it really started.
-    pub started_at: Option<Timestamp>,
-    /// When it ended.
-    pub finished_at: Option<Timestamp>,
-    /// Where it stands.
-    pub status: RunStatus,
-    /// Slots missed while the host was down that this run stands for.
-    pub missed: i64,
-    /// Why it ended as it did, for a person.
-    pub detail: Option<String>,
-    /// Who or what started it.
-    pub started_by: String,
-}
-
-/// Records a slot of a task. Returns `None` when the slot was recorded
-/// before: the unique key is what keeps a slot from running twice.
-pub fn record_slot(
-    conn: &Connection,
-    task: i64,
-    trigger: Option<i64>,
-    nominal: Timestamp,
-    status: RunStatus,
-    missed: i64,
-    started_by: &str,
-) -> Result<Option<i64>> {
-    let started = (status == RunStatus::Running).then(time::now);
-    Ok(conn
-        .prepare_cached(
-            "INSERT INTO task_runs (task_id, trigger_id, nominal_at, started_at, status, missed, started_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-        )?
-        .query_row(params![task, trigger, nominal, started, status.to_string(), missed, started_by], |r| r.get(0))
-        .optional()?)
-}
-
-/// Marks a queued run started.
-pub fn start_run(conn: &Connection, run: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE task_runs SET status = 'running', started_at = ? WHERE id = ?",
-        params![time::now(), run],
+/// Enabled tasks that have expired, and whose `delete_expired_after_days`
+/// have passed by `now`, with nothing of theirs running, waiting or due to
+/// restart.
+pub fn expired_for_deletion(conn: &Connection, now: Timestamp) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tasks t WHERE delete_expired_after_days IS NOT NULL AND expires_at IS NOT NULL
+             AND expires_at + delete_expired_after_days * 86400 <= ?
+             AND NOT EXISTS (SELECT 1 FROM task_runs r WHERE r.task_id = t.id
+                             AND (r.status IN ('running', 'queued') OR r.retry_at IS NOT NULL))",
     )?;
-    Ok(())
-}
-
-/// Ends a run with a status and a sentence saying why.
-pub fn finish_run(
-    conn: &Connection,
-    run: i64,
-    status: RunStatus,
-    detail: Option<&str>,
-) -> Result<()> {
-    conn.execute(
-        "UPDATE task_runs SET status = ?, detail = COALESCE(?, detail), finished_at = ? WHERE id = ?",
-        params![status.to_string(), detail, time::now(), run],
-    )?;
-    Ok(())
-}
-
-/// Tasks that have a run waiting (queue one), so a tick need not read them all.
-pub fn with_queued_runs(conn: &Connection) -> Result<Vec<i64>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT DISTINCT task_id FROM task_runs WHERE status = 'queued'")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
+    let rows = stmt.query_map([now], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Ids of a task's runs with a status, oldest first.
-pub fn runs_with(conn: &Connection, task: i64, status: RunStatus) -> Result<Vec<i64>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id FROM task_runs WHERE task_id = ? AND status = ? ORDER BY id")?;
-    let rows = stmt.query_map(params![task, status.to_string()], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// At start-up: runs (and their action runs) left running by a host that
-/// stopped become interrupted; queued ones are skipped. Returns how many runs
-/// were interrupted.
-pub fn recover(conn: &Connection) -> Result<usize> {
-    let now = time::now();
-    let n = conn.execute(
-        "UPDATE task_runs SET status = 'interrupted', finished_at = ?,
-             detail = 'the host stopped while this run was in progress'
-         WHERE status = 'running'",
-        [now],
-    )?;
-    conn.execute(
-        "UPDATE task_runs SET status = 'skipped', finished_at = ?, detail = 'the host restarted before it could run'
-         WHERE status = 'queued'",
-        [now],
-    )?;
-    conn.execute(
-        "UPDATE action_runs SET status = 'interrupted', finished_at = ?,
-             error = 'the host stopped while this run was in progress; its changes were rolled back'
-         WHERE status = 'running'",
-        [now],
-    )?;
-    Ok(n)
-}
-
-const RUN_COLUMNS: &str =
-    "id, task_id, trigger_id, nominal_at, started_at, finished_at, status, missed, detail, started_by";
-
-fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<TaskRun> {
-    let status: String = r.get(6)?;
-    Ok(TaskRun {
-        id: r.get(0)?,
-        task_id: r.get(1)?,
-        trigger_id: r.get(2)?,
-        nominal_at: r.get(3)?,
-        started_at: r.get(4)?,
-        finished_at: r.get(5)?,
-        status: status.parse().map_err(|e: Error| {
-            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
-        })?,
-        missed: r.get(7)?,
-        detail: r.get(8)?,
-        started_by: r.get(9)?,
-    })
-}
-
-/// A task's runs, newest first.
-pub fn history(conn: &Connection, task: i64, limit: u32) -> Result<Vec<TaskRun>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {RUN_COLUMNS} FROM task_runs WHERE task_id = ? ORDER BY id DESC LIMIT ?"
-    ))?;
-    let rows = stmt.query_map(params![task, limit], run_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// One run.
-pub fn run(conn: &Connection, id: i64) -> Result<TaskRun> {
-    conn.query_row(
-        &format!("SELECT {RUN_COLUMNS} FROM task_runs WHERE id = ?"),
-        [id],
-        run_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| Error::not_found(format!("no task run {id}")))
-}
-
-/// Drops a task's finished runs older than `max_age` seconds or beyond the
-/// newest `max_runs`. Returns how many went.
-pub fn prune(conn: &Connection, task: i64, max_age: i64, max_runs: i64) -> Result<usize> {
-    Ok(conn.execute(
-        "DELETE FROM task_runs WHERE task_id = ?1 AND status NOT IN ('running', 'queued') AND (
-             COALESCE(finished_at, nominal_at) < ?2
-             OR id NOT IN (SELECT id FROM task_runs WHERE task_id = ?1 ORDER BY id DESC LIMIT ?3))",
-        params![task, time::now() - max_age, max_runs],
-    )?)
 }

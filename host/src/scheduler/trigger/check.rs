@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 /// The longest repetition: a month covers any sensible "repeat within the
 /// day" and bounds how far back a search must look for a run in progress.
+/// It bounds a random delay too.
 const MAX_REPEAT_MINUTES: u32 = 31 * 24 * 60;
 
 impl Trigger {
@@ -24,14 +25,28 @@ impl Trigger {
                 )));
             }
         }
-        self.repeat.as_ref().map_or(Ok(()), Repeat::check)
+        if self.random_delay_minutes > MAX_REPEAT_MINUTES {
+            return Err(Error::invalid(format!(
+                "`random_delay_minutes` ({}) is more than {MAX_REPEAT_MINUTES} (31 days); \
+                 give a delay shorter than the time between runs, e.g. 30",
+                self.random_delay_minutes
+            )));
+        }
+        match &self.repeat {
+            Some(_) if self.is_at_startup() => Err(Error::invalid(
+                "an `at_startup` trigger does not repeat; add a trigger with a pattern \
+                 (e.g. daily) to repeat on",
+            )),
+            Some(repeat) => repeat.check(),
+            None => Ok(()),
+        }
     }
 }
 
 impl Kind {
     fn check(&self, has_start: bool) -> Result<()> {
         match self {
-            Kind::Once { .. } => Ok(()),
+            Kind::Once { .. } | Kind::AtStartup => Ok(()),
             Kind::Daily { every_days, .. } => check_every("every_days", *every_days, has_start),
             Kind::Weekly {
                 every_weeks,
@@ -67,15 +82,31 @@ impl Kind {
 
 impl Repeat {
     fn check(&self) -> Result<()> {
-        let Repeat {
-            every_minutes,
-            for_minutes,
-        } = *self;
-        if every_minutes == 0 {
+        if self.every_minutes == 0 {
             return Err(Error::invalid(
                 "`repeat.every_minutes` is 0; it must be at least 1, e.g. 30 for every half hour",
             ));
         }
+        match (self.for_minutes, self.indefinitely) {
+            (Some(_), true) => Err(Error::invalid(
+                "`repeat` has both `for_minutes` and `indefinitely`; give one: a duration, \
+                 or `indefinitely = true` to repeat until the pattern fires again",
+            )),
+            (None, false) => Err(Error::invalid(
+                "`repeat` needs `for_minutes` (how long to repeat, e.g. 720 for 12 hours) \
+                 or `indefinitely = true`",
+            )),
+            (None, true) if self.stop_at_end => Err(Error::invalid(
+                "`repeat.stop_at_end` needs a duration to end at; an indefinite repetition has \
+                 none, so give `for_minutes` instead of `indefinitely`",
+            )),
+            (None, true) => Ok(()),
+            (Some(for_minutes), false) => self.check_duration(for_minutes),
+        }
+    }
+
+    fn check_duration(&self, for_minutes: u32) -> Result<()> {
+        let every_minutes = self.every_minutes;
         if for_minutes < every_minutes {
             return Err(Error::invalid(format!(
                 "`repeat.for_minutes` ({for_minutes}) is shorter than `repeat.every_minutes` ({every_minutes}); \
@@ -85,7 +116,7 @@ impl Repeat {
         if for_minutes > MAX_REPEAT_MINUTES {
             return Err(Error::invalid(format!(
                 "`repeat.for_minutes` ({for_minutes}) is more than {MAX_REPEAT_MINUTES} (31 days); \
-                 repeat for at most 31 days, or use a `cron` trigger for a standing interval"
+                 repeat for at most 31 days, or `indefinitely = true`"
             )));
         }
         Ok(())
@@ -157,10 +188,12 @@ fn check_months(months: Option<&[u32]>) -> Result<()> {
 }
 
 /// Parses a cron expression, explaining the expected format on failure
-/// (people often bring 5-field Unix crontab lines, which lack seconds).
-/// A task runs at most once a minute: `* * * * * *`, a 5-field "every
-/// minute" with a field added, means every second.
+/// (people often bring 5-field Unix crontab lines, which lack seconds, or
+/// Quartz's `L`, `W` and `#`). A task runs at most once a minute:
+/// `* * * * * *`, a 5-field "every minute" with a field added, means every
+/// second.
 pub(super) fn parse_cron(expression: &str) -> Result<Schedule> {
+    refuse_unsupported(expression)?;
     let schedule = Schedule::from_str(expression).map_err(|e| {
         Error::invalid(format!(
             "`{expression}` is not a valid cron expression: {}; use 6 or 7 fields, seconds first, \
@@ -175,6 +208,85 @@ pub(super) fn parse_cron(expression: &str) -> Result<Schedule> {
         )));
     }
     Ok(schedule)
+}
+
+/// The day-of-month and day-of-week fields (seconds come first).
+const DAY_FIELDS: [usize; 2] = [3, 5];
+const WEEKDAY_FIELD: usize = 5;
+
+/// Refuses what the `cron` crate would misread or reject without saying why:
+/// Quartz's `L`, `W` and `#`, and Unix cron's 0 for Sunday.
+fn refuse_unsupported(expression: &str) -> Result<()> {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    for index in DAY_FIELDS {
+        let parts = fields.get(index).map_or("", |f| f).split(',');
+        if let Some(what) = parts.filter_map(quartz_only).next() {
+            return Err(Error::invalid(format!(
+                "`{expression}` uses {what}, which is not supported in cron expressions here; \
+                 use a monthly trigger instead: `--monthly last@HH:MM` for the last day, \
+                 `--monthly-weekday last:Fri@HH:MM` or `first,third:Mon@HH:MM` for chosen weekdays"
+            )));
+        }
+    }
+    let weekdays = fields.get(WEEKDAY_FIELD).map_or("", |f| f);
+    if weekday_numbers(weekdays).any(|n| n == "0") {
+        return Err(Error::invalid(format!(
+            "`{expression}` uses 0 for a weekday; here weekdays run 1 = Sunday to 7 = Saturday \
+             (the `cron` crate's numbering, not Unix cron's 0 = Sunday): write `Sun` or `1`, \
+             and names such as `Mon-Fri` rather than numbers"
+        )));
+    }
+    Ok(())
+}
+
+/// What a part of a day field means in Quartz when the `cron` crate cannot
+/// read it: `L` (last), `15W` (nearest weekday), `6#3` (third Friday).
+fn quartz_only(part: &str) -> Option<&'static str> {
+    let part = part.to_ascii_uppercase();
+    let before = |suffix: char| part.strip_suffix(suffix).map(str::to_owned);
+    let numbered = |rest: Option<String>| {
+        rest.is_some_and(|r| r.is_empty() || r == "L" || r.chars().all(|c| c.is_ascii_digit()))
+    };
+    if part.contains('#') {
+        Some("`#` (the nth weekday of the month)")
+    } else if numbered(before('W')) {
+        Some("`W` (the nearest weekday)")
+    } else if numbered(before('L')) {
+        Some("`L` (the last day or weekday of the month)")
+    } else {
+        None
+    }
+}
+
+/// The numbers written in a day-of-week field (not its step sizes).
+fn weekday_numbers(field: &str) -> impl Iterator<Item = &str> {
+    field
+        .split(',')
+        .filter_map(|part| part.split('/').next())
+        .flat_map(|range| range.split('-'))
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A reminder, for a cron expression that numbers its weekdays, of what the
+/// numbers mean here (1 = Sunday), e.g. "`2-6` is Mon, Tue, Wed, Thu, Fri".
+pub(super) fn cron_weekday_note(expression: &str) -> Option<String> {
+    let field = *expression
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .get(WEEKDAY_FIELD)?;
+    weekday_numbers(field).next()?;
+    let schedule = Schedule::from_str(expression).ok()?;
+    const NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    let days: Vec<&str> = schedule
+        .days_of_week()
+        .iter()
+        .filter_map(|n| NAMES.get((n as usize).checked_sub(1)?).copied())
+        .collect();
+    Some(format!(
+        "in `{expression}` the weekdays `{field}` are {}: cron weekday numbers here run \
+         1 = Sunday to 7 = Saturday, one more than Unix cron's; names (Mon-Fri) avoid the doubt",
+        days.join(", ")
+    ))
 }
 
 /// The useful part of a `cron` error, which echoes the expression and a

@@ -16,10 +16,24 @@ const MONTHS: [&str; 12] = [
 pub(super) fn trigger(trigger: &Trigger, tz: &str) -> String {
     let mut parts = vec![pattern(&trigger.kind)];
     if let Some(repeat) = trigger.repeat {
+        let span = match repeat.for_minutes {
+            Some(minutes) => format!("for {}", duration(minutes)),
+            None => "indefinitely".to_owned(),
+        };
+        let stop = if repeat.stop_at_end {
+            " (runs stopped at the end)"
+        } else {
+            ""
+        };
         parts.push(format!(
-            "repeating every {} for {}",
-            duration(repeat.every_minutes),
-            duration(repeat.for_minutes)
+            "repeating every {} {span}{stop}",
+            duration(repeat.every_minutes)
+        ));
+    }
+    if trigger.random_delay_minutes > 0 {
+        parts.push(format!(
+            "delayed at random by up to {}",
+            duration(trigger.random_delay_minutes)
         ));
     }
     if let Some(start) = trigger.start {
@@ -28,7 +42,8 @@ pub(super) fn trigger(trigger: &Trigger, tz: &str) -> String {
     if let Some(expiry) = trigger.expiry {
         parts.push(format!("until {}", date_time(expiry)));
     }
-    format!("{} ({tz})", parts.join(", "))
+    let off = if trigger.enabled { "" } else { " [off]" };
+    format!("{} ({tz}){off}", parts.join(", "))
 }
 
 fn pattern(kind: &Kind) -> String {
@@ -71,6 +86,7 @@ fn pattern(kind: &Kind) -> String {
             clock(*at)
         ),
         Kind::Cron { expression } => format!("cron `{expression}`"),
+        Kind::AtStartup => "when the host starts".to_owned(),
     }
 }
 

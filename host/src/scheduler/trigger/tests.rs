@@ -103,31 +103,234 @@ fn short_repetitions_keep_utc_spacing_through_both_changes() {
 }
 
 #[test]
-fn hourly_repetitions_follow_the_local_clock() {
-    let spec = json!({"kind": "daily", "at": "00:00", "repeat": {"every_minutes": 60, "for_minutes": 240}});
-    let repeating = trigger(spec);
-    // 01:00 is skipped, so it runs at 02:00 BST with the 02:00 step.
+fn repetitions_of_an_hour_or_more_keep_elapsed_time_through_both_changes() {
+    let hourly = trigger(
+        json!({"kind": "daily", "at": "00:00", "repeat": {"every_minutes": 60, "for_minutes": 240}}),
+    );
+    // Each day starts at local midnight; within it, runs are 60 minutes of
+    // elapsed time apart, so after the change they read an hour off.
     assert_eq!(
-        upcoming(&repeating, "2027-03-27 23:59", 5),
+        upcoming(&hourly, "2027-03-27 23:59", 6),
         utcs(&[
             "2027-03-28 00:00",
             "2027-03-28 01:00",
             "2027-03-28 02:00",
             "2027-03-28 03:00",
+            "2027-03-28 04:00",
             "2027-03-28 23:00"
         ])
     );
-    // 01:00 happens twice and runs at the first; 02:00 to 04:00 are GMT.
     assert_eq!(
-        upcoming(&repeating, "2026-10-24 22:59", 5),
+        upcoming(&hourly, "2026-10-24 22:59", 6),
         utcs(&[
             "2026-10-24 23:00",
             "2026-10-25 00:00",
+            "2026-10-25 01:00",
             "2026-10-25 02:00",
             "2026-10-25 03:00",
-            "2026-10-25 04:00"
+            "2026-10-26 00:00"
         ])
     );
+    let ninety = trigger(
+        json!({"kind": "daily", "at": "00:00", "repeat": {"every_minutes": 90, "for_minutes": 360}}),
+    );
+    for after in ["2027-03-27 23:59", "2026-10-24 22:59"] {
+        let runs = upcoming(&ninety, after, 5);
+        assert!(
+            runs.windows(2)
+                .all(|w| w[1] - w[0] == TimeDelta::minutes(90)),
+            "{runs:?}"
+        );
+    }
+}
+
+#[test]
+fn an_indefinite_repetition_runs_until_the_pattern_fires_again() {
+    let daily = trigger(json!({
+        "kind": "daily", "at": "08:00", "repeat": {"every_minutes": 540, "indefinitely": true}
+    }));
+    // 08:00, 17:00 and 02:00 BST; 11:00 would come after the next day's
+    // 08:00, which starts the repetition again.
+    assert_eq!(
+        upcoming(&daily, "2027-06-01 00:00", 5),
+        utcs(&[
+            "2027-06-01 01:00",
+            "2027-06-01 07:00",
+            "2027-06-01 16:00",
+            "2027-06-02 01:00",
+            "2027-06-02 07:00"
+        ])
+    );
+    let once = trigger(json!({
+        "kind": "once", "at": "2027-06-01T08:00", "repeat": {"every_minutes": 30, "indefinitely": true}
+    }));
+    // For ever after a once trigger, and found from long after it began.
+    assert_eq!(
+        once.next_after(LONDON, utc("2028-01-01 00:10")).unwrap(),
+        Some(utc("2028-01-01 00:30"))
+    );
+    assert_eq!(once.plan(LONDON).unwrap().ends(), None);
+}
+
+#[test]
+fn stop_at_end_leaves_out_the_run_at_the_end_and_knows_where_each_repetition_ends() {
+    let spec = |stop: bool| {
+        trigger(json!({"kind": "daily", "at": "13:00",
+            "repeat": {"every_minutes": 30, "for_minutes": 90, "stop_at_end": stop}}))
+    };
+    let (keeps, stops) = (spec(false), spec(true));
+    assert_eq!(upcoming(&keeps, "2027-06-01 00:00", 5).len(), 5);
+    assert_eq!(
+        upcoming(&stops, "2027-06-01 00:00", 4),
+        utcs(&[
+            "2027-06-01 12:00",
+            "2027-06-01 12:30",
+            "2027-06-01 13:00",
+            "2027-06-02 12:00"
+        ])
+    );
+    let plan = stops.plan(LONDON).unwrap();
+    assert_eq!(
+        plan.repetition_end(utc("2027-06-01 12:30")),
+        Some(utc("2027-06-01 13:30"))
+    );
+    assert_eq!(
+        keeps
+            .plan(LONDON)
+            .unwrap()
+            .repetition_end(utc("2027-06-01 12:30")),
+        None
+    );
+}
+
+/// Triggers of every shape, through both of London's changes.
+fn assorted() -> Vec<Trigger> {
+    [
+        json!({"kind": "cron", "expression": "0 0,30 * * * *"}),
+        json!({"kind": "cron", "expression": "0 * * * * *"}),
+        json!({"kind": "daily", "at": "01:30"}),
+        json!({"kind": "daily", "at": "00:15", "repeat": {"every_minutes": 90, "for_minutes": 600}}),
+        json!({"kind": "daily", "at": "01:00", "repeat": {"every_minutes": 45, "for_minutes": 3000}}),
+        json!({"kind": "weekly", "weekdays": ["Sun"], "at": "01:30",
+            "repeat": {"every_minutes": 20, "indefinitely": true}}),
+        json!({"kind": "monthly", "last_day": true, "at": "02:30", "start": "2026-10-01T00:00",
+            "expiry": "2027-04-01T00:00"}),
+    ]
+    .into_iter()
+    .map(trigger)
+    .collect()
+}
+
+#[test]
+fn the_last_run_and_the_count_agree_with_the_runs_listed_one_by_one() {
+    for (after, until) in [
+        ("2027-03-26 00:00", "2027-03-30 00:00"),
+        ("2026-10-23 00:00", "2026-10-27 00:00"),
+    ] {
+        for t in assorted() {
+            let plan = t.plan(LONDON).unwrap();
+            let listed: Vec<_> = plan
+                .runs_after(utc(after))
+                .take_while(|r| *r <= utc(until))
+                .collect();
+            assert!(listed.windows(2).all(|w| w[0] < w[1]), "{t:?}");
+            // Every four hours, each counted from the one before.
+            let bounds: Vec<_> = (0..25)
+                .map(|n| utc(after) + TimeDelta::minutes(n * 240))
+                .collect();
+            for pair in bounds.windows(2) {
+                let (from, probe) = (pair[0], pair[1]);
+                let expected = listed.iter().rev().find(|r| **r <= probe).copied();
+                if expected.is_some() {
+                    assert_eq!(plan.last_at_or_before(probe), expected, "{t:?} at {probe}");
+                }
+                let count = listed.iter().filter(|r| from < **r && **r <= probe).count();
+                assert_eq!(plan.count_between(from, probe, usize::MAX), count, "{t:?}");
+                if let Some(next) = listed.iter().find(|r| **r > probe) {
+                    assert_eq!(plan.next_after(probe), Some(*next), "{t:?} after {probe}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn counting_whole_months_agrees_with_stepping_through_every_run() {
+    let mut triggers = assorted();
+    triggers.extend(
+        [
+            json!({"kind": "cron", "expression": "30 */7 1-3 * * Mon-Fri"}),
+            json!({"kind": "cron", "expression": "0 0 1 29 2 * 2028"}),
+            json!({"kind": "daily", "at": "07:00", "start": "2027-03-10T00:00", "expiry": "2027-04-02T12:00",
+                "repeat": {"every_minutes": 7, "for_minutes": 600}}),
+        ]
+        .into_iter()
+        .map(trigger),
+    );
+    for (after, until) in [
+        ("2027-03-20 00:10", "2027-04-05 13:00"),
+        ("2026-10-18 00:00", "2026-11-02 00:00"),
+        ("2028-02-25 00:00", "2028-03-02 00:00"),
+    ] {
+        for t in &triggers {
+            let plan = t.plan(LONDON).unwrap();
+            let stepped = plan
+                .runs_after(utc(after))
+                .take_while(|r| *r <= utc(until))
+                .count();
+            assert_eq!(
+                plan.count_between(utc(after), utc(until), usize::MAX),
+                stepped,
+                "{t:?} from {after} to {until}"
+            );
+        }
+    }
+}
+
+#[test]
+fn counting_a_month_of_minutes_stops_at_the_cap() {
+    let minutely = trigger(json!({"kind": "cron", "expression": "0 * * * * *"}));
+    let plan = minutely.plan(LONDON).unwrap();
+    let (from, to) = (utc("2027-03-01 00:00"), utc("2027-03-31 00:00"));
+    // Every minute of elapsed time once: the spring-forward gap's wall-clock
+    // minutes resolve onto the minutes after it.
+    assert_eq!(plan.count_between(from, to, usize::MAX), 30 * 1440);
+    assert_eq!(plan.count_between(from, to, 1000), 1000);
+    assert_eq!(plan.last_at_or_before(to), Some(to));
+}
+
+#[test]
+fn at_startup_has_no_times_and_does_not_repeat() {
+    let startup = trigger(json!({"kind": "at_startup"}));
+    assert_eq!(
+        startup.next_after(LONDON, utc("2027-01-01 00:00")).unwrap(),
+        None
+    );
+    assert!(startup.is_at_startup());
+    let repeating = refusal(
+        json!({"kind": "at_startup", "repeat": {"every_minutes": 5, "for_minutes": 60}}),
+        LONDON,
+    );
+    assert!(repeating.contains("does not repeat"), "{repeating}");
+}
+
+#[test]
+fn a_task_expires_when_its_trigger_ends() {
+    let ends = |spec| trigger(spec).plan(LONDON).unwrap().ends();
+    assert_eq!(
+        ends(json!({"kind": "once", "at": "2027-06-01T08:00"})),
+        Some(utc("2027-06-01 07:00"))
+    );
+    assert_eq!(
+        ends(json!({"kind": "once", "at": "2027-06-01T08:00",
+            "repeat": {"every_minutes": 30, "for_minutes": 100}})),
+        Some(utc("2027-06-01 08:30"))
+    );
+    assert_eq!(
+        ends(json!({"kind": "daily", "at": "08:00", "expiry": "2027-06-10T00:00"})),
+        Some(utc("2027-06-09 23:00"))
+    );
+    assert_eq!(ends(json!({"kind": "daily", "at": "08:00"})), None);
 }
 
 #[test]
@@ -349,6 +552,44 @@ fn bad_triggers_and_zones_are_refused_with_what_is_allowed() {
             json!({"kind": "daily", "at": "01:30", "repeat": {"every_minutes": 30, "for_minutes": 50000}}),
             "is more than 44640 (31 days)",
         ),
+        (
+            json!({"kind": "daily", "at": "01:30", "repeat": {"every_minutes": 30}}),
+            "`repeat` needs `for_minutes`",
+        ),
+        (
+            json!({"kind": "daily", "at": "01:30",
+                "repeat": {"every_minutes": 30, "for_minutes": 60, "indefinitely": true}}),
+            "has both `for_minutes` and `indefinitely`",
+        ),
+        (
+            json!({"kind": "daily", "at": "01:30",
+                "repeat": {"every_minutes": 30, "indefinitely": true, "stop_at_end": true}}),
+            "`repeat.stop_at_end` needs a duration",
+        ),
+        (
+            json!({"kind": "daily", "at": "01:30", "random_delay_minutes": 50000}),
+            "`random_delay_minutes` (50000) is more than 44640",
+        ),
+        (
+            json!({"kind": "cron", "expression": "0 0 9 L * *"}),
+            "uses `L` (the last day or weekday of the month), which is not supported",
+        ),
+        (
+            json!({"kind": "cron", "expression": "0 0 9 15W * *"}),
+            "uses `W` (the nearest weekday)",
+        ),
+        (
+            json!({"kind": "cron", "expression": "0 0 9 * * 6#3"}),
+            "uses `#` (the nth weekday of the month)",
+        ),
+        (
+            json!({"kind": "cron", "expression": "0 0 9 * * 6L"}),
+            "use a monthly trigger instead: `--monthly last@HH:MM`",
+        ),
+        (
+            json!({"kind": "cron", "expression": "0 0 9 * * 0-4"}),
+            "uses 0 for a weekday; here weekdays run 1 = Sunday to 7 = Saturday",
+        ),
     ];
     for (spec, expected) in cases {
         let message = refusal(spec, LONDON);
@@ -367,11 +608,33 @@ fn unknown_fields_and_unreadable_times_are_refused_when_read() {
         .unwrap_err()
         .to_string()
         .contains("unknown field `every_day`"));
-    let time = serde_json::from_value::<Trigger>(json!({"kind": "daily", "at": "25:00"}));
-    assert!(time
-        .unwrap_err()
-        .to_string()
-        .contains("expected a time of day such as \"01:30\""));
+    for bad in ["25:00", "01:30:60", "01:30:00.5", "01:60"] {
+        let time = serde_json::from_value::<Trigger>(json!({"kind": "daily", "at": bad}));
+        let message = time.unwrap_err().to_string();
+        assert!(
+            message.contains("expected a time of day such as \"01:30\" or \"01:30:15\" (hours 00 to 23, minutes and whole seconds 00 to 59)"),
+            "{bad}: {message}"
+        );
+    }
+    let leap = json!({"kind": "once", "at": "2027-06-30T23:59:60"});
+    assert!(serde_json::from_value::<Trigger>(leap).is_err());
+}
+
+#[test]
+fn cron_weekday_numbers_come_with_what_they_mean_here() {
+    let note =
+        |expression: &str| trigger(json!({"kind": "cron", "expression": expression})).notes();
+    assert_eq!(
+        note("0 0 9 * * 2-6"),
+        vec![
+            "in `0 0 9 * * 2-6` the weekdays `2-6` are Mon, Tue, Wed, Thu, Fri: cron weekday \
+              numbers here run 1 = Sunday to 7 = Saturday, one more than Unix cron's; names \
+              (Mon-Fri) avoid the doubt"
+                .to_owned()
+        ]
+    );
+    assert!(note("0 0 9 * * Mon-Fri").is_empty());
+    assert!(note("0 0 9 * * *").is_empty());
 }
 
 #[test]
@@ -383,6 +646,9 @@ fn every_kind_round_trips_through_json_in_its_stored_shape() {
         r#"{"kind":"monthly","days":[1,15],"last_day":true,"months":[3,9],"at":"06:00:30"}"#,
         r#"{"kind":"monthly_weekday","weeks":["first","last"],"weekdays":["Fri"],"at":"01:30"}"#,
         r#"{"kind":"cron","expression":"0 30 1 * * *","repeat":{"every_minutes":30,"for_minutes":720}}"#,
+        r#"{"kind":"at_startup","random_delay_minutes":5,"enabled":false}"#,
+        r#"{"kind":"daily","every_days":1,"at":"08:00","repeat":{"every_minutes":90,"indefinitely":true}}"#,
+        r#"{"kind":"daily","every_days":1,"at":"08:00","repeat":{"every_minutes":30,"for_minutes":600,"stop_at_end":true},"random_delay_minutes":15}"#,
     ];
     for shape in shapes {
         let trigger: Trigger = serde_json::from_str(shape).expect(shape);
@@ -451,6 +717,16 @@ fn descriptions_read_like_the_screens() {
                 "repeat": {"every_minutes": 30, "for_minutes": 720}}),
             "daily at 08:00, repeating every 30 minutes for 12 hours, until 2027-07-23 17:00",
         ),
+        (
+            json!({"kind": "daily", "at": "08:00", "random_delay_minutes": 30,
+                "repeat": {"every_minutes": 90, "indefinitely": true}}),
+            "daily at 08:00, repeating every 90 minutes indefinitely, delayed at random by up to 30 minutes",
+        ),
+        (
+            json!({"kind": "daily", "at": "08:00",
+                "repeat": {"every_minutes": 30, "for_minutes": 60, "stop_at_end": true}}),
+            "daily at 08:00, repeating every 30 minutes for 1 hour (runs stopped at the end)",
+        ),
     ];
     for (spec, expected) in cases {
         assert_eq!(
@@ -458,4 +734,9 @@ fn descriptions_read_like_the_screens() {
             format!("{expected} (Europe/London)")
         );
     }
+    let off = trigger(json!({"kind": "at_startup", "enabled": false}));
+    assert_eq!(
+        off.describe(LONDON),
+        "when the host starts (Europe/London) [off]"
+    );
 }

@@ -1,7 +1,9 @@
-//! Serde for wall-clock values that people type: times as `01:30` (seconds
-//! optional) and date-times as `2027-03-28T01:30` (a space for the `T`,
-//! seconds optional, or a bare date for midnight). TOML's own unquoted dates
-//! and times are accepted too. Values are written back in the short form.
+//! Serde for wall-clock values that people type: times as `01:30` (whole
+//! seconds 00 to 59 optional) and date-times as `2027-03-28T01:30` (a space
+//! for the `T`, seconds optional, or a bare date for midnight). TOML's own
+//! unquoted dates and times are accepted too. Values are written back in the
+//! short form. Slots are whole seconds, so a fraction or a leap second
+//! (`01:30:60`, which chrono would take) is refused rather than rounded.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -19,20 +21,22 @@ pub(super) trait Wall: Sized {
 }
 
 impl Wall for NaiveTime {
-    const EXPECTING: &'static str = "a time of day such as \"01:30\"";
+    const EXPECTING: &'static str =
+        "a time of day such as \"01:30\" or \"01:30:15\" (hours 00 to 23, minutes and whole seconds 00 to 59)";
 
     fn read(text: &str) -> Option<Self> {
-        ["%H:%M:%S%.f", "%H:%M"]
+        ["%H:%M:%S", "%H:%M"]
             .iter()
             .find_map(|f| NaiveTime::parse_from_str(text, f).ok())
+            .filter(|t| t.nanosecond() == 0)
     }
 
     /// `01:30`, with seconds only when there are some.
     fn write(&self) -> String {
-        let format = if self.second() == 0 && self.nanosecond() == 0 {
+        let format = if self.second() == 0 {
             "%H:%M"
         } else {
-            "%H:%M:%S%.f"
+            "%H:%M:%S"
         };
         self.format(format).to_string()
     }
