@@ -20,7 +20,7 @@ use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::storage::conflicts::{self, Conflict};
 use crate::storage::files::{self, FileInfo};
-use crate::storage::{cache, in_transaction};
+use crate::storage::{cache, in_transaction, runs};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -196,7 +196,7 @@ impl Staged {
 
     /// Applies every staged write in one transaction, each only where it
     /// still holds, audited as `actor`.
-    pub fn commit(self, conn: &Connection, actor: &Actor) -> Result<Applied> {
+    pub fn commit(self, conn: &Connection, actor: &Actor, run: i64) -> Result<Applied> {
         if self.is_empty() {
             return Ok(Applied::default());
         }
@@ -206,6 +206,13 @@ impl Staged {
         let payloads: Vec<i64> = self.payloads.into_iter().collect();
         let entries: Vec<i64> = self.cache.into_iter().collect();
         in_transaction(conn, |tx| {
+            // A run another process found stopped (its lease lapsed while it
+            // was frozen) is recorded interrupted: it keeps nothing.
+            if !runs::is_running(tx, run)? {
+                return Err(Error::invalid(
+                    "another b2b process found this run stopped and recorded it as interrupted",
+                ));
+            }
             let mut applied = Applied {
                 cleared: conflicts::clear_unchanged(tx, &cleared, actor)?,
                 accepted: conflicts::accept_unchanged(tx, &accepted, actor)?,

@@ -75,6 +75,7 @@ fn main() {
             actor: Actor::system(),
             secrets: b2b_host::secrets::Secrets::for_db(t.svc.db().path()),
             env: Default::default(),
+            run_id: 0,
         };
         let out = engine.run(&plugin, req);
         out.outcome.unwrap();

@@ -169,6 +169,38 @@ fn file(t: &TestDb, school_id: i64, age_days: i64, status: files::Status) -> i64
     .unwrap()
 }
 
+/// Makes `files` the open files of an import run of this (live) process,
+/// holding its lease until the returned value is dropped.
+fn importing(t: &TestDb, files: &[i64]) -> b2b_host::scheduler::Lease {
+    let lease = b2b_host::scheduler::Lease::register(
+        t.svc.db(),
+        b2b_host::scheduler::RUN_LEASE,
+        Default::default(),
+    )
+    .unwrap();
+    let run = b2b_host::storage::runs::start(
+        t.svc.conn(),
+        &b2b_host::storage::runs::Starting {
+            plugin_id: "wonde-import",
+            version: "0.1.0",
+            params: "[]",
+            actor: "test",
+            task_run: None,
+            owner: lease.id(),
+        },
+    )
+    .unwrap();
+    for file in files {
+        t.conn()
+            .execute(
+                "UPDATE import_files SET run_id = ? WHERE id = ?",
+                [run, *file],
+            )
+            .unwrap();
+    }
+    lease
+}
+
 fn has_payload(t: &TestDb, id: i64) -> bool {
     t.conn()
         .query_row(
@@ -192,6 +224,8 @@ fn delete_files_removes_old_payloads_only_and_keeps_tombstones() {
     let old_failed = file(&t, s, 100, Failed);
     let old_queued = file(&t, s, 400, Queued);
     let old_processing = file(&t, s, 400, Processing);
+    // Queued and processing files belong to an import still running here.
+    let _live = importing(&t, &[old_queued, old_processing]);
 
     let report = t.run("delete-files", &[]).outcome.unwrap();
     assert_eq!(

@@ -70,6 +70,7 @@ pub(crate) struct RunSetup {
     pub(crate) http: http::Outbound,
     pub(crate) deadline: Instant,
     pub(crate) stop: Stop,
+    pub(crate) run_id: i64,
 }
 
 impl HostContext {
@@ -89,7 +90,7 @@ impl HostContext {
             started_at: setup.started_at,
             actor: setup.actor,
             secrets: Some(setup.secrets),
-            import: import::Session::with_progress(setup.progress),
+            import: import::Session::new(setup.run_id, setup.progress),
             http: setup.http,
             requests: http::InFlight::default(),
             staged: Staged::default(),

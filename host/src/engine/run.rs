@@ -122,6 +122,8 @@ pub struct RunRequest {
     pub secrets: Secrets,
     /// How the run is watched and stopped.
     pub env: RunEnv,
+    /// The run's id in the history (its import files are recorded with it).
+    pub run_id: i64,
 }
 
 /// How a run ended: the report or why it failed, its log, the connection
@@ -194,6 +196,7 @@ impl Engine {
             http,
             deadline: deadline.into_std(),
             stop: req.env.stop.clone(),
+            run_id: req.run_id,
         });
         let mut store = self.store(host, req.limits.memory_bytes, req.started_at);
         let _ticking = self.ticker.ticking();

@@ -5,21 +5,28 @@ use super::fixture::Fixture;
 use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::import::SOURCE_ID;
+use crate::scheduler::{Lease, RUN_LEASE};
 use crate::secrets::Secrets;
 use crate::service::Service;
-use crate::storage::{cache, conflicts, defaults, files, in_transaction, schools, students};
+use crate::storage::files::Status;
+use crate::storage::{cache, conflicts, defaults, files, in_transaction, runs, schools, students};
 use crate::time::{days, now};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 
 /// The host ids of what was seeded, by the fixture's labels.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Seeded {
     pub schools: BTreeMap<String, i64>,
     pub students: BTreeMap<String, i64>,
     pub conflicts: BTreeMap<String, i64>,
     pub files: BTreeMap<String, i64>,
     pub cache: BTreeMap<String, i64>,
+    /// The lease of the import the fixture's queued and processing files
+    /// belong to, held while the plugin runs: files of a live import, which
+    /// the host never touches (without it they would be a dead import's, and
+    /// ended as interrupted before the plugin ran).
+    pub _import_lease: Option<Lease>,
 }
 
 /// Writes everything the fixture seeds, in one transaction.
@@ -29,18 +36,50 @@ pub(super) fn seed(svc: &Service, fixture: &Fixture) -> Result<Seeded> {
         secrets.set(name, value, None)?;
     }
     let actor = Actor::named("harness");
+    let importing = match fixture.files.iter().any(|f| is_open(f.status)) {
+        true => Some(Lease::register(svc.db(), RUN_LEASE, Default::default())?),
+        false => None,
+    };
     in_transaction(svc.conn(), |conn| {
         for (key, value) in fixture.defaults()? {
             defaults::set(conn, &key, &value, &actor)?;
         }
         let mut seeded = Seeded::default();
+        let import_run = importing
+            .as_ref()
+            .map(|lease| import_in_progress(conn, lease))
+            .transpose()?;
         seed_schools(conn, fixture, &mut seeded)?;
         seed_students(conn, fixture, &mut seeded)?;
         seed_conflicts(conn, fixture, &mut seeded)?;
-        seed_files(conn, fixture, &mut seeded)?;
+        seed_files(conn, fixture, &mut seeded, import_run)?;
         seed_cache(conn, fixture, &mut seeded)?;
         Ok(seeded)
     })
+    .map(|seeded| Seeded {
+        _import_lease: importing,
+        ..seeded
+    })
+}
+
+/// Whether a file is one an import still has open.
+fn is_open(status: Status) -> bool {
+    matches!(status, Status::Queued | Status::Processing)
+}
+
+/// The run of an import in progress, owned by this process's `lease`.
+fn import_in_progress(conn: &Connection, lease: &Lease) -> Result<i64> {
+    runs::start(
+        conn,
+        &runs::Starting {
+            plugin_id: "wonde-import",
+            version: "0",
+            params: "[]",
+            actor: "harness",
+            task_run: None,
+            owner: lease.id(),
+        },
+    )
 }
 
 fn seed_schools(conn: &Connection, fixture: &Fixture, seeded: &mut Seeded) -> Result<()> {
@@ -123,7 +162,12 @@ fn seed_conflicts(conn: &Connection, fixture: &Fixture, seeded: &mut Seeded) -> 
     Ok(())
 }
 
-fn seed_files(conn: &Connection, fixture: &Fixture, seeded: &mut Seeded) -> Result<()> {
+fn seed_files(
+    conn: &Connection,
+    fixture: &Fixture,
+    seeded: &mut Seeded,
+    import_run: Option<i64>,
+) -> Result<()> {
     for f in &fixture.files {
         let whose = format!("file `{}`", f.label);
         let school = f
@@ -133,6 +177,9 @@ fn seed_files(conn: &Connection, fixture: &Fixture, seeded: &mut Seeded) -> Resu
             .transpose()?;
         let received = now() - days(f.age_days);
         let id = files::insert(conn, school, received, f.status, 0, f.payload.as_bytes())?;
+        if let Some(run) = import_run.filter(|_| is_open(f.status)) {
+            files::set_run(conn, id, run)?;
+        }
         unique("files", "label", &f.label, id, &mut seeded.files)?;
     }
     Ok(())

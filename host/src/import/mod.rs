@@ -215,12 +215,15 @@ pub struct Session {
     ended: Ended,
     /// Held students this run added: never evidence for matching another.
     added: matching::Added,
+    /// The action run whose files these are (none for `describe`).
+    run_id: Option<i64>,
 }
 
 impl Session {
-    /// A session that reports each file as it ends.
-    pub fn with_progress(progress: Option<Progress>) -> Session {
+    /// The session of run `run_id`, reporting each file as it ends.
+    pub fn new(run_id: i64, progress: Option<Progress>) -> Session {
         Session {
+            run_id: Some(run_id),
             progress,
             ..Session::default()
         }
@@ -318,7 +321,7 @@ impl Session {
         }
         let described = self.described.get(source_id).cloned();
         let mut added = None;
-        let (school, id) = crate::storage::in_transaction(conn, |tx| {
+        let (school, id, busy) = crate::storage::in_transaction(conn, |tx| {
             let school = match (schools::find_by_source_id(tx, source_id)?, &described) {
                 (Some(school), _) => school,
                 (None, Some(new)) => {
@@ -332,8 +335,9 @@ impl Session {
                     )))
                 }
             };
-            let id = files::begin(tx, school.id, full)?;
-            Ok((school, id))
+            let busy = files::open_elsewhere(tx, school.id, self.run_id)?;
+            let id = files::begin(tx, school.id, full, self.run_id)?;
+            Ok((school, id, busy))
         })?;
         self.ended.schools_added.extend(added);
         self.files.insert(
@@ -348,6 +352,17 @@ impl Session {
                 payload: Vec::new(),
             },
         );
+        if let Some((other_file, other_run)) = busy {
+            // Two runs applying one school at once could each take the
+            // other's new pupils for evidence; the later one stands aside,
+            // visibly.
+            let reason = format!(
+                "another run ({}) is importing this school now (its file {other_file}); this run left the school to it",
+                other_run.map_or("of another process".into(), |r| format!("run {r}"))
+            );
+            self.fail(conn, id, &reason)?;
+            return Err(Error::invalid(reason));
+        }
         Ok(id)
     }
 
@@ -508,6 +523,8 @@ pub fn place(
 }
 
 /// Ends a file as failed: what was transferred is kept, nothing is applied.
+/// One transaction, so a file another process has ended meanwhile keeps no
+/// payload of this one's.
 fn failed(
     conn: &Connection,
     file: i64,
@@ -515,15 +532,17 @@ fn failed(
     students: usize,
     reason: &str,
 ) -> Result<()> {
-    files::end(
-        conn,
-        file,
-        Status::Failed,
-        payload,
-        students as i64,
-        None,
-        Some(reason),
-    )
+    crate::storage::in_transaction(conn, |tx| {
+        files::end(
+            tx,
+            file,
+            Status::Failed,
+            payload,
+            students as i64,
+            None,
+            Some(reason),
+        )
+    })
 }
 
 /// The data groups the import hashes and caches, in a fixed order.

@@ -8,7 +8,7 @@
 use super::Wake;
 use crate::error::Result;
 use crate::storage::leases::{self, Owner, Role};
-use crate::storage::{in_transaction, task_runs, Db};
+use crate::storage::{in_transaction, orphans, Db};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -58,7 +58,7 @@ impl Lease {
             if let Some(holder) = leases::holder(tx, owner.renewed_at_ms)? {
                 return Ok(Err(holder));
             }
-            let interrupted = task_runs::recover_orphans(tx, owner.renewed_at_ms)?;
+            let interrupted = orphans::recover(tx, owner.renewed_at_ms)?.task_runs;
             leases::insert(tx, &owner)?;
             Ok(Ok(interrupted))
         })?;

@@ -28,7 +28,7 @@ use crate::engine::{Engine, Stop};
 use crate::error::{Error, Result};
 use crate::storage::task_runs::{self, Missed, NewRun, Retry};
 use crate::storage::tasks::{self, DueSlot, RunStatus, Task};
-use crate::storage::{in_transaction, leases, Db};
+use crate::storage::{in_transaction, leases, orphans, Db};
 use admission::Admission;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -188,10 +188,10 @@ impl Scheduler {
     pub fn recover(&self) -> Result<usize> {
         let conn = self.db.connect()?;
         let now = leases::now_ms();
-        if !task_runs::has_orphans(&conn, now)? {
+        if !orphans::pending(&conn, now)? {
             return Ok(0);
         }
-        in_transaction(&conn, |tx| task_runs::recover_orphans(tx, now))
+        in_transaction(&conn, |tx| orphans::recover(tx, now)).map(|r| r.task_runs)
     }
 
     /// Gives each `at_startup` trigger of an enabled task a slot now (the
@@ -437,6 +437,7 @@ impl Scheduler {
             ends_at,
             stop: stop.clone(),
             shutting_down: Arc::clone(&self.shutting_down),
+            owner: self.held().map(|lease| lease.id().to_string()),
         };
         let wake = Arc::clone(&self.wake);
         let handle = std::thread::Builder::new()

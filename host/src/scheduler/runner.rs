@@ -28,6 +28,8 @@ pub(super) struct Job {
     pub(super) ends_at: Option<DateTime<Utc>>,
     pub(super) stop: Stop,
     pub(super) shutting_down: Arc<AtomicBool>,
+    /// This process's lease, which its action runs are recorded with.
+    pub(super) owner: Option<String>,
 }
 
 /// When a run must end, and what it is called if it ends there.
@@ -97,6 +99,7 @@ impl Job {
                 },
                 time_limit: Some(deadline.at.saturating_duration_since(Instant::now())),
                 task_run: Some(self.run),
+                owner: self.owner.clone(),
             };
             let failure = match svc.run_action_with(&action.plugin, &params, options) {
                 Ok(result) => match (result.status, result.outcome) {

@@ -6,11 +6,13 @@ use crate::engine::{Descriptor, Limits, Report, RunEnv, RunOutput, RunRequest};
 use crate::error::{Error, Result};
 use crate::import;
 use crate::plugins::capability::Capability;
+use crate::scheduler::{Lease, RUN_LEASE};
 use crate::secrets::Secrets;
 use crate::staged::{Applied, Staged};
-use crate::storage::{defaults, runs};
+use crate::storage::{defaults, in_transaction, leases, orphans, runs};
 use crate::time;
 use rusqlite::Connection;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How to run an action, beyond its parameters.
@@ -22,6 +24,9 @@ pub struct RunOptions {
     pub time_limit: Option<Duration>,
     /// The task run this action run is part of.
     pub task_run: Option<i64>,
+    /// The lease of the process running it, when it holds one already (the
+    /// scheduler's); otherwise the run takes one of its own.
+    pub owner: Option<String>,
 }
 
 /// What a run did.
@@ -101,15 +106,28 @@ impl Service {
         let grant = Capability::parse_all(&record.granted)?;
         let run_conn = self.db.connect()?;
         let params_json = serde_json::to_string(&params).expect("pairs of strings serialise");
+        let own_lease = match &options.owner {
+            Some(_) => None,
+            None => Some(Lease::register(&self.db, RUN_LEASE, Arc::default())?),
+        };
+        let owner = options
+            .owner
+            .as_deref()
+            .or(own_lease.as_ref().map(Lease::id))
+            .expect("a lease was given or taken");
+        self.recover_orphans()?;
         // Everything that can refuse the run is above; from here it is
         // recorded, and `Recorded` sees that it is finished.
         let run_id = runs::start(
             &self.conn,
-            &record.id,
-            &record.version,
-            &params_json,
-            self.actor.as_str(),
-            options.task_run,
+            &runs::Starting {
+                plugin_id: &record.id,
+                version: &record.version,
+                params: &params_json,
+                actor: self.actor.as_str(),
+                task_run: options.task_run,
+                owner,
+            },
         )?;
         let mut recorded = Recorded {
             conn: &self.conn,
@@ -135,9 +153,10 @@ impl Service {
                 actor: actor.clone(),
                 secrets: Secrets::for_db(self.db.path()),
                 env: options.env,
+                run_id,
             },
         );
-        let (outcome, applied) = settle(outcome, staged, &conn, &files, &actor);
+        let (outcome, applied) = settle(outcome, staged, &conn, &files, &actor, run_id);
         let stored = match &outcome {
             Ok(r) => {
                 let counts = runs::Counts {
@@ -167,6 +186,17 @@ impl Service {
         })
     }
 
+    /// Ends what dead b2b processes left behind (runs still marked running,
+    /// import files still open), so that a killed import's files do not
+    /// stay queued for ever; a live process's are never touched.
+    fn recover_orphans(&self) -> Result<()> {
+        let now = leases::now_ms();
+        if orphans::pending(&self.conn, now)? {
+            in_transaction(&self.conn, |tx| orphans::recover(tx, now))?;
+        }
+        Ok(())
+    }
+
     fn limits(&self) -> Result<Limits> {
         let int = |key| defaults::get_int(&self.conn, key);
         Ok(Limits {
@@ -187,6 +217,7 @@ fn settle(
     conn: &Connection,
     files: &import::Ended,
     actor: &Actor,
+    run_id: i64,
 ) -> (std::result::Result<Report, String>, Applied) {
     let outcome = outcome.and_then(|report| match files.all_failed() {
         // A report of success over an import where every school failed
@@ -198,7 +229,7 @@ fn settle(
         false => Ok(report),
     });
     let why = match outcome {
-        Ok(report) => match staged.commit(conn, actor) {
+        Ok(report) => match staged.commit(conn, actor, run_id) {
             Ok(applied) => {
                 let report = with_account(with_superseded(report, &applied), files);
                 return (Ok(report), applied);

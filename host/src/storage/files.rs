@@ -120,19 +120,74 @@ pub fn insert(
 }
 
 /// Starts a file for a transfer in progress: queued, no payload yet.
-pub fn begin(conn: &Connection, school_id: i64, full: bool) -> Result<i64> {
-    conn.prepare_cached("INSERT INTO import_files (school_id, received_at, status, full) VALUES (?, ?, 'queued', ?)")?
-        .execute(params![school_id, time::now(), full])?;
+pub fn begin(conn: &Connection, school_id: i64, full: bool, run_id: Option<i64>) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO import_files (school_id, received_at, status, full, run_id) VALUES (?, ?, 'queued', ?, ?)",
+    )?
+    .execute(params![school_id, time::now(), full, run_id])?;
     Ok(conn.last_insert_rowid())
 }
 
-/// Moves a file to a new status.
-pub fn set_status(conn: &Connection, id: i64, status: Status) -> Result<()> {
+/// Records the import run a file belongs to.
+pub fn set_run(conn: &Connection, id: i64, run_id: i64) -> Result<()> {
     conn.execute(
-        "UPDATE import_files SET status = ? WHERE id = ?",
-        params![status.as_str(), id],
+        "UPDATE import_files SET run_id = ? WHERE id = ?",
+        params![run_id, id],
     )?;
     Ok(())
+}
+
+/// Moves an open (queued or processing) file to a new status.
+pub fn set_status(conn: &Connection, id: i64, status: Status) -> Result<()> {
+    let moved = conn.execute(
+        "UPDATE import_files SET status = ? WHERE id = ? AND status IN ('queued', 'processing')",
+        params![status.as_str(), id],
+    )?;
+    still_open(id, moved)
+}
+
+/// An update that found the file no longer open: another process ended it
+/// as interrupted, having found this one's run dead (its lease lapsed while
+/// it was frozen). Nothing of it may be applied now.
+fn still_open(id: i64, updated: usize) -> Result<()> {
+    match updated {
+        0 => Err(Error::invalid(format!(
+            "import file {id} was ended by another b2b process, which found this run stopped; nothing of it was applied"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A file of the school that another run, still running, has open: that
+/// run is importing the school now.
+pub fn open_elsewhere(
+    conn: &Connection,
+    school_id: i64,
+    run_id: Option<i64>,
+) -> Result<Option<(i64, Option<i64>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT f.id, f.run_id FROM import_files f JOIN action_runs r ON r.id = f.run_id
+             WHERE f.school_id = ?1 AND f.status IN ('queued', 'processing')
+               AND r.status = 'running' AND f.run_id IS NOT ?2
+             LIMIT 1",
+        )?
+        .query_row(params![school_id, run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Ends as failed every open file whose run is no longer running (its
+/// process was killed or crashed; the run has been recorded as
+/// interrupted): nothing of them was applied, and they would otherwise stay
+/// queued or processing for ever. Returns how many.
+pub fn fail_orphans(conn: &Connection) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE import_files SET status = 'failed', error_count = 1,
+             error_log = 'interrupted: the b2b process importing it stopped (killed or crashed) before this school''s transfer finished; nothing of it was applied'
+         WHERE status IN ('queued', 'processing')
+           AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM action_runs WHERE status = 'running'))",
+        [],
+    )?)
 }
 
 /// Ends a file: its status, what it carried (stored once however many
@@ -148,9 +203,9 @@ pub fn end(
     error: Option<&str>,
 ) -> Result<()> {
     let (payload_id, bytes) = payload.store(conn)?;
-    conn.execute(
+    let ended = conn.execute(
         "UPDATE import_files SET status = ?, payload_id = ?, payload_bytes = ?, record_count = ?, outcome = ?,
-             error_log = ?, error_count = ? WHERE id = ?",
+             error_log = ?, error_count = ? WHERE id = ? AND status IN ('queued', 'processing')",
         params![
             status.as_str(),
             payload_id,
@@ -162,7 +217,7 @@ pub fn end(
             id
         ],
     )?;
-    Ok(())
+    still_open(id, ended)
 }
 
 /// Files after `after` in id order, at most `limit`.

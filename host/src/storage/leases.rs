@@ -100,10 +100,14 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Owner> {
     joined(r, 0).map(|owner| owner.expect("an owner row has an id"))
 }
 
-/// Records an owner's lease.
+/// Records an owner's lease. One of this process's own is tagged with this
+/// machine, so that once the process is gone, that is seen at once.
 pub fn insert(conn: &Connection, owner: &Owner) -> Result<()> {
+    let ours = owner.pid == std::process::id() && owner.host == host_name();
     conn.execute(
-        &format!("INSERT INTO scheduler_owners ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        &format!(
+            "INSERT INTO scheduler_owners ({COLUMNS}, machine) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
         params![
             owner.id,
             owner.role.as_str(),
@@ -111,10 +115,68 @@ pub fn insert(conn: &Connection, owner: &Owner) -> Result<()> {
             owner.pid,
             owner.started_at,
             owner.renewed_at_ms,
-            owner.expires_at_ms
+            owner.expires_at_ms,
+            ours.then(this_machine).flatten()
         ],
     )?;
     Ok(())
+}
+
+/// The live leases of this machine's processes that no longer exist
+/// (killed, crashed): their runs are orphans now, not only once the lease
+/// lapses. A pid reused by another process counts as alive, so a mistake
+/// here only ever waits for the lease. A read: see [`end`].
+pub fn dead(conn: &Connection, now_ms: i64) -> Result<Vec<String>> {
+    let Some(machine) = this_machine() else {
+        return Ok(Vec::new());
+    };
+    let candidates: Vec<(String, u32)> = conn
+        .prepare_cached(
+            "SELECT id, pid FROM scheduler_owners WHERE machine = ?1 AND expires_at_ms > ?2",
+        )?
+        .query_map(params![machine, now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(candidates
+        .into_iter()
+        .filter(|(_, pid)| *pid != std::process::id() && !process_exists(*pid))
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// Ends these leases at `now_ms`, as lapsed.
+pub fn end(conn: &Connection, ids: &[String], now_ms: i64) -> Result<()> {
+    let mut stmt =
+        conn.prepare_cached("UPDATE scheduler_owners SET expires_at_ms = ?2 WHERE id = ?1")?;
+    for id in ids {
+        stmt.execute(params![id, now_ms])?;
+    }
+    Ok(())
+}
+
+/// This machine as processes on it share pids: its host name and, on
+/// Linux, its pid namespace (containers sharing a host name and a database
+/// volume have different ones). `None` where that cannot be told.
+fn this_machine() -> Option<String> {
+    let namespace = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{}/{}", host_name(), namespace.display()))
+}
+
+/// Whether a process with this pid exists on this machine.
+fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 sends nothing; it only asks whether the pid exists.
+        let found = unsafe { libc::kill(pid, 0) } == 0;
+        found || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// The `serve` whose lease is live at `now_ms`, if any.

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_matching_and_partial_runs.sql"),
     include_str!("migrations/0006_shared_payloads.sql"),
     include_str!("migrations/0007_scheduler_lease.sql"),
+    include_str!("migrations/0008_run_owners.sql"),
 ];
 
 /// The schema version this binary writes.

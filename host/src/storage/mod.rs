@@ -35,6 +35,7 @@ pub mod deletions;
 pub mod files;
 pub mod leases;
 pub mod migrations;
+pub mod orphans;
 pub mod payloads;
 pub mod plugins;
 pub mod rules;

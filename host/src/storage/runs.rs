@@ -98,21 +98,62 @@ pub enum Outcome {
     },
 }
 
-/// Records the start of a run (part of a task run, or not); returns its id.
-pub fn start(
-    conn: &Connection,
-    plugin_id: &str,
-    version: &str,
-    params: &str,
-    actor: &str,
-    task_run: Option<i64>,
-) -> Result<i64> {
+/// A run about to start.
+pub struct Starting<'a> {
+    /// The plugin.
+    pub plugin_id: &'a str,
+    /// Its version.
+    pub version: &'a str,
+    /// Its parameters as `[[name, value], ...]` JSON.
+    pub params: &'a str,
+    /// Who started it.
+    pub actor: &'a str,
+    /// The task run it is part of, if any.
+    pub task_run: Option<i64>,
+    /// The lease of the process running it (see `leases`).
+    pub owner: &'a str,
+}
+
+/// Records the start of a run; returns its id.
+pub fn start(conn: &Connection, run: &Starting) -> Result<i64> {
     conn.execute(
-        "INSERT INTO action_runs (plugin_id, plugin_version, params, actor, started_at, status, task_run_id)
-         VALUES (?, ?, ?, ?, ?, 'running', ?)",
-        params![plugin_id, version, params, actor, time::now(), task_run],
+        "INSERT INTO action_runs (plugin_id, plugin_version, params, actor, started_at, status, task_run_id, owner)
+         VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+        params![
+            run.plugin_id,
+            run.version,
+            run.params,
+            run.actor,
+            time::now(),
+            run.task_run,
+            run.owner
+        ],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Whether the run is still recorded as running: false once another
+/// process found its owner dead and recorded it interrupted.
+pub fn is_running(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT status = 'running' FROM action_runs WHERE id = ?")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Records as interrupted the runs outside any task that are still marked
+/// running though the process running them is gone (its lease lapsed or was
+/// ended, or it ran before runs had owners). Task runs' own action runs are
+/// ended with their task run. Returns how many.
+pub fn interrupt_orphans(conn: &Connection, now_ms: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE action_runs SET status = 'interrupted', finished_at = ?2,
+             error = 'the b2b process running it stopped (killed or crashed) without recording how it ended; nothing it did was kept but the import files it finished'
+         WHERE status = 'running' AND task_run_id IS NULL
+           AND (owner IS NULL OR owner NOT IN (SELECT id FROM scheduler_owners WHERE expires_at_ms > ?1))",
+        params![now_ms, time::now()],
+    )?)
 }
 
 impl Outcome {
@@ -126,7 +167,9 @@ impl Outcome {
     }
 }
 
-/// Records how a run ended, with its log.
+/// Records how a run ended, with its log; a run another process already
+/// recorded as interrupted (it found this one's process stopped) keeps
+/// that record.
 pub fn finish(conn: &Connection, id: i64, outcome: &Outcome, log: &str) -> Result<()> {
     let (counts, summary, error) = match outcome {
         Outcome::Succeeded { counts, summary } | Outcome::Partial { counts, summary } => {
@@ -137,7 +180,7 @@ pub fn finish(conn: &Connection, id: i64, outcome: &Outcome, log: &str) -> Resul
     let status = outcome.status().as_str();
     conn.execute(
         "UPDATE action_runs SET finished_at = ?, status = ?, examined = ?, changed = ?, skipped = ?,
-             summary = ?, error = ?, log = ? WHERE id = ?",
+             summary = ?, error = ?, log = ? WHERE id = ? AND status = 'running'",
         params![
             time::now(),
             status,
