@@ -2,7 +2,7 @@
 //!
 //! The CLI acts as the operating-system user; a plugin run acts as
 //! `plugin:<id>` so that what it changed is traced to the run. When the web
-//! page and users arrive (DESIGN.md section 11) they slot in here.
+//! page and users arrive (docs/architecture.md, "People") they slot in here.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The data items of the LA's held student record (DESIGN.md section 3).
+//! The data items of the LA's held student record (docs/architecture.md).
 //!
 //! This catalogue is the one place that knows which items exist, which data
 //! group each belongs to, which `students` column holds it and how its values

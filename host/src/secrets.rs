@@ -1,4 +1,4 @@
-//! Credentials plugins name but never see (DESIGN.md section 8).
+//! Credentials plugins name but never see (docs/architecture.md, "One run, end to end").
 //!
 //! A secret comes from the environment (`B2B_<NAME>_TOKEN`, e.g.
 //! `B2B_WONDE_TOKEN`) or from a file beside the database

@@ -6,10 +6,10 @@
 //! The LA already holds every student, so the first import matches them all
 //! and fills the cache; re-imports then show what the cache saves.
 
-use b2b_host::demo::held_record;
 use b2b_host::storage::{in_transaction, students};
-use b2b_host::wonde_sandbox::{Config, Sandbox};
 use b2b_tests::TestDb;
+use b2b_wonde_sandbox::held_record;
+use b2b_wonde_sandbox::{Config, Sandbox};
 use std::time::{Duration, Instant};
 
 fn size(var: &str, default: usize) -> usize {

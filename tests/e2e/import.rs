@@ -3,8 +3,8 @@
 
 use b2b_host::plugins::capability::Capability;
 use b2b_host::storage::{rules::Rule, schools, students};
-use b2b_host::wonde_sandbox::{Fault, FaultRule};
 use b2b_tests::lab::{lab, set, TOKEN};
+use b2b_wonde_sandbox::{Fault, FaultRule};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -171,11 +171,11 @@ fn file(t: &TestDb, school_id: i64, age_days: i64, status: files::Status) -> i64
 
 /// Makes `files` the open files of an import run of this (live) process,
 /// holding its lease until the returned value is dropped.
-fn importing(t: &TestDb, files: &[i64]) -> b2b_host::scheduler::Lease {
-    let lease = b2b_host::scheduler::Lease::register(
+fn importing(t: &TestDb, files: &[i64]) -> b2b_host::lease::Lease {
+    let lease = b2b_host::lease::Lease::register(
         t.svc.db(),
-        b2b_host::scheduler::RUN_LEASE,
-        Default::default(),
+        b2b_host::lease::RUN_LEASE,
+        b2b_host::lease::ignore_loss(),
     )
     .unwrap();
     let run = b2b_host::storage::runs::start(

@@ -12,9 +12,9 @@ use b2b_host::import::{IncomingStudent, Session, SourceSchool};
 use b2b_host::service::ActionStatus;
 use b2b_host::storage::schools;
 use b2b_host::storage::unmatched::Unmatched;
-use b2b_host::wonde_sandbox::SandboxStudent;
 use b2b_tests::lab::{lab, set, Lab};
 use b2b_tests::TestDb;
+use b2b_wonde_sandbox::SandboxStudent;
 
 /// The record of `source_id`, open or resolved.
 fn record(t: &TestDb, source_id: &str) -> Option<(i64, String, Option<i64>)> {
@@ -656,10 +656,8 @@ fn a_task_run_with_a_partial_import_is_not_success() {
         ))
         .unwrap();
 
-    let record = t
-        .svc
-        .run_task_now("nightly", true, &b2b_host::scheduler::Shutdown::default())
-        .unwrap();
+    let record =
+        b2b_host::scheduler::run_task_now(&t.svc, "nightly", true, &Default::default()).unwrap();
 
     assert_eq!(
         record.run.status,

@@ -3,7 +3,7 @@
 //! written with the kit (`examples/auto-accept-cosmetic`) against its own,
 //! and fixtures that do not hold, to see the harness fail as it should.
 
-use b2b_host::harness::{toml_files, Harness, PluginUnderTest, Verdict};
+use b2b_harness::{toml_files, Harness, PluginUnderTest, Verdict};
 use b2b_host::plugins::builtin;
 use b2b_tests::TestDb;
 use std::path::{Path, PathBuf};

@@ -4,8 +4,8 @@
 //! second import of the same school at once stands aside, visibly.
 
 use b2b_host::service::ActionStatus;
-use b2b_host::wonde_sandbox::{Fault, FaultRule};
 use b2b_tests::lab::{lab, Lab, TOKEN};
+use b2b_wonde_sandbox::{Fault, FaultRule};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! limits, repetition, the Windows Task Scheduler settings, leases between
 //! processes and bad input, over real SQLite and real plugin components.
 
-use b2b_host::scheduler::{delayed_slot, Clock, Scheduler, Shutdown};
+use b2b_host::scheduler::{Clock, Scheduler, Shutdown};
 use b2b_host::service::GrantChoice;
 use b2b_host::storage::task_runs::{self, Missed, NewRun};
 use b2b_host::storage::tasks::{self, Overlap, RunStatus, TaskDefinition};
@@ -72,7 +72,7 @@ impl Lab {
                 .next_after(&def.time_zone, self.clock.now())
                 .unwrap()
                 .filter(|_| spec.enabled && !spec.is_at_startup())
-                .map(|d| delayed_slot(d, spec.random_delay_minutes));
+                .map(|d| b2b_host::storage::tasks::Slot::delayed(d, spec.random_delay_minutes));
             tasks::set_next(&conn, *trigger_id, next).unwrap();
         }
         task.id
@@ -806,7 +806,7 @@ fn a_run_whose_process_keeps_its_lease_is_never_taken_for_a_dead_one() {
 
     assert_eq!(lab.scheduler.recover().unwrap(), 0, "its lease is live");
     let shutdown = Shutdown::default();
-    let record = lab.t.svc.run_task_now("busy", false, &shutdown).unwrap();
+    let record = b2b_host::scheduler::run_task_now(&lab.t.svc, "busy", false, &shutdown).unwrap();
     assert_eq!(record.run.status, RunStatus::Skipped);
     let detail = record.run.detail.unwrap();
     assert!(
@@ -835,7 +835,7 @@ fn a_run_whose_process_keeps_its_lease_is_never_taken_for_a_dead_one() {
         .detail
         .unwrap()
         .contains("other-host (pid 4242), which ran it, stopped"),);
-    let record = lab.t.svc.run_task_now("busy", false, &shutdown).unwrap();
+    let record = b2b_host::scheduler::run_task_now(&lab.t.svc, "busy", false, &shutdown).unwrap();
     assert_eq!(record.run.status, RunStatus::Succeeded);
 }
 

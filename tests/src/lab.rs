@@ -1,10 +1,10 @@
 //! A database and a Wonde sandbox of its own: what the import tests share.
 
 use crate::TestDb;
-use b2b_host::demo::held_record;
 use b2b_host::service::ActionResult;
 use b2b_host::storage::{conflicts::Filter, students};
-use b2b_host::wonde_sandbox::{Config, Fault, FaultRule, Sandbox};
+use b2b_wonde_sandbox::held_record;
+use b2b_wonde_sandbox::{Config, Fault, FaultRule, Sandbox};
 
 /// The token the sandbox accepts.
 pub const TOKEN: &str = "tok-9f8e7d6c5b4a-secret";

@@ -276,7 +276,7 @@ fn serve(
 }
 
 /// A trigger from its JSON form, e.g. `{"kind": "daily", "at": "13:00"}`.
-pub fn trigger(json: serde_json::Value) -> b2b_host::scheduler::trigger::Trigger {
+pub fn trigger(json: serde_json::Value) -> b2b_host::triggers::Trigger {
     serde_json::from_value(json).expect("a trigger")
 }
 
@@ -284,7 +284,7 @@ pub fn trigger(json: serde_json::Value) -> b2b_host::scheduler::trigger::Trigger
 pub fn task(
     name: &str,
     plugin: &str,
-    trigger: b2b_host::scheduler::trigger::Trigger,
+    trigger: b2b_host::triggers::Trigger,
 ) -> b2b_host::storage::tasks::TaskDefinition {
     use b2b_host::storage::tasks::{Overlap, TaskAction, TaskDefinition};
     TaskDefinition {

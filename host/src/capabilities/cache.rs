@@ -1,10 +1,10 @@
 //! `b2b:plugin/cache`: listing and deleting import cache entries.
 
 use super::{bounded, page_size, HostContext};
-use crate::engine::world::b2b::plugin::cache::{Entry, Host};
-use crate::engine::world::CallError;
 use crate::plugins::capability::Capability;
 use crate::storage::schools;
+use crate::world::b2b::plugin::cache::{Entry, Host};
+use crate::world::CallError;
 
 impl Host for HostContext {
     fn list(

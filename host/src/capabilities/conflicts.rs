@@ -1,10 +1,10 @@
 //! `b2b:plugin/conflicts`: open conflicts, and clearing them.
 
 use super::{bounded, page_size, HostContext};
-use crate::engine::world::b2b::plugin::conflicts::{Conflict, Host, ItemKind};
-use crate::engine::world::CallError;
 use crate::items::{self, ItemKind as Kind};
 use crate::plugins::capability::Capability;
+use crate::world::b2b::plugin::conflicts::{Conflict, Host, ItemKind};
+use crate::world::CallError;
 
 impl Host for HostContext {
     fn list_open(&mut self, after: i64, limit: u32) -> Result<Vec<Conflict>, CallError> {

@@ -1,10 +1,10 @@
 //! `b2b:plugin/files`: listing import files and deleting their payloads.
 
 use super::{bounded, page_size, HostContext};
-use crate::engine::world::b2b::plugin::files::{FileInfo, FileStatus, Host};
-use crate::engine::world::CallError;
 use crate::plugins::capability::Capability;
 use crate::storage::files::Status;
+use crate::world::b2b::plugin::files::{FileInfo, FileStatus, Host};
+use crate::world::CallError;
 
 impl Host for HostContext {
     fn list(&mut self, after: i64, limit: u32) -> Result<Vec<FileInfo>, CallError> {

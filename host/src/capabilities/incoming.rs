@@ -1,12 +1,10 @@
 //! `b2b:plugin/incoming`: the import pipeline's entry points.
 
 use super::{bounded, HostContext};
-use crate::engine::world::b2b::plugin::incoming::{
-    Contact, Host, Outcome, School, SchoolState, Student,
-};
-use crate::engine::world::CallError;
 use crate::import::{self, IncomingStudent, SourceSchool};
 use crate::plugins::capability::Capability;
+use crate::world::b2b::plugin::incoming::{Contact, Host, Outcome, School, SchoolState, Student};
+use crate::world::CallError;
 use rusqlite::Connection;
 
 /// How far before the last successful import a delta starts.

@@ -1,7 +1,7 @@
 //! `b2b:plugin/log`: lines into the run log.
 
 use super::HostContext;
-use crate::engine::world::b2b::plugin::log::{Host, Level};
+use crate::world::b2b::plugin::log::{Host, Level};
 
 impl Host for HostContext {
     fn write(&mut self, level: Level, message: String) -> wasmtime::Result<()> {

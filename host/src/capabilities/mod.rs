@@ -19,15 +19,15 @@ mod students;
 mod v0_1;
 
 use crate::actor::Actor;
-use crate::engine::output::RunLog;
-use crate::engine::stop::Stop;
-use crate::engine::world::b2b::plugin::types;
-use crate::engine::world::{CallError, WitError};
 use crate::import;
 use crate::plugins::capability::Capability;
+use crate::run_log::RunLog;
 use crate::secrets::Secrets;
 use crate::staged::Staged;
+use crate::stop::Stop;
 use crate::time::Timestamp;
+use crate::world::b2b::plugin::types;
+use crate::world::{CallError, WitError};
 use rusqlite::Connection;
 use std::time::{Duration, Instant};
 
@@ -197,7 +197,7 @@ const DENIED_TAG: &str = "DENIED";
 /// the host writes these lines (a plugin's own lines are tagged with their
 /// level or stream, and its newlines are escaped), so a plugin cannot forge
 /// one.
-pub(crate) fn denied_in(log: &str, plugin: &str) -> Vec<String> {
+pub fn denied_in(log: &str, plugin: &str) -> Vec<String> {
     let prefix = format!("{plugin} {DENIED_TAG}: ");
     let mut denied: Vec<String> = Vec::new();
     for line in log.lines() {

@@ -1,10 +1,10 @@
 //! `b2b:plugin/settings`: System Defaults and the run's start time.
 
 use super::HostContext;
-use crate::engine::world::b2b::plugin::settings::Host;
-use crate::engine::world::b2b::plugin::types::{Timestamp, Value};
-use crate::engine::world::CallError;
 use crate::storage::defaults;
+use crate::world::b2b::plugin::settings::Host;
+use crate::world::b2b::plugin::types::{Timestamp, Value};
+use crate::world::CallError;
 
 impl Host for HostContext {
     fn get(&mut self, key: String) -> Result<Value, CallError> {

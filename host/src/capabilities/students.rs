@@ -1,10 +1,10 @@
 //! `b2b:plugin/students`: held values, read in batches.
 
 use super::{bounded, HostContext};
-use crate::engine::world::b2b::plugin::students::{Host, ItemRef};
-use crate::engine::world::CallError;
 use crate::items;
 use crate::plugins::capability::Capability;
+use crate::world::b2b::plugin::students::{Host, ItemRef};
+use crate::world::CallError;
 
 impl Host for HostContext {
     fn held_values(&mut self, refs: Vec<ItemRef>) -> Result<Vec<Option<String>>, CallError> {

@@ -4,12 +4,12 @@
 //! calls' own, so a 0.1.0 plugin is held to exactly the same rules.
 
 use super::HostContext;
-use crate::engine::world::b2b::plugin as now;
-use crate::engine::world::CallError;
-use crate::engine::world_0_1::b2b::plugin::{
+use crate::world::b2b::plugin as now;
+use crate::world::v0_1::b2b::plugin::{
     cache, conflicts, files, http, incoming, log, settings, students, types,
 };
-use crate::engine::world_0_1::Cast;
+use crate::world::v0_1::Cast;
+use crate::world::CallError;
 
 type Called<T> = Result<T, CallError>;
 

@@ -8,7 +8,7 @@
 //! database beside the plugin's grant (see `storage::compiled`). A file
 //! swapped in by anyone else, or a cache shared with a database that never
 //! compiled it, is compiled afresh instead. The cache is bounded: past
-//! [`MAX_ENTRIES`] files or [`MAX_BYTES`] the least recently used go.
+//! 64 files or 512 MiB (`MAX_ENTRIES`, `MAX_BYTES`) the least recently used go.
 
 use super::sha256_hex;
 use crate::error::{Error, Result};

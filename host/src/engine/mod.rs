@@ -8,27 +8,26 @@
 //! Plugins run on the engine's tokio runtime with wasmtime's async support:
 //! the run is a future raced against its deadline and its stop signal, and
 //! computing code yields at every epoch tick, so a run ends on time whatever
-//! the plugin does (see [`run`]).
+//! the plugin does (see `run.rs`).
 
 pub mod compile_cache;
 mod limits;
-pub mod output;
 mod run;
-pub(crate) mod stop;
 mod wasi;
-pub(crate) mod world;
-pub(crate) mod world_0_1;
 
+pub use crate::capabilities::denied_in;
 pub use crate::capabilities::http::{Fault, HttpScript, ScriptedAnswer};
+pub use crate::digest::sha256_hex;
+pub use crate::stop::Stop;
 pub use limits::Limits;
 pub use run::{Descriptor, ParamSpec, Report, RunEnv, RunOutput, RunRequest};
-pub use stop::Stop;
 
 use crate::capabilities::http::transport::Network;
 use crate::capabilities::HostContext;
 use crate::error::{Error, Result};
+use crate::world::v0_1::{self as world_0_1, Cast};
+use crate::world::{self, Action, ActionPre};
 use limits::{RunLimiter, Ticker};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -36,8 +35,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use world::{Action, ActionPre};
-use world_0_1::Cast;
 
 /// A component ready to instantiate, by the WIT version it was built
 /// against.
@@ -164,14 +161,6 @@ pub struct Engine {
     ticker: Ticker,
     network: Arc<Network>,
     runtime: tokio::runtime::Runtime,
-}
-
-/// sha256 of some bytes, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The pooling allocator's limits: instances, memories, tables and fiber

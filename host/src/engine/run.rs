@@ -10,9 +10,6 @@
 //! kept (the caller applies staged writes only for a report).
 
 use super::limits::Limits;
-use super::output::RunLog;
-use super::stop::Stop;
-use super::world::{self, describe_error};
 use super::{Engine, Plugin, RunState};
 use crate::actor::Actor;
 use crate::capabilities::http::transport::Outbound;
@@ -20,10 +17,13 @@ use crate::capabilities::{seconds, HostContext, RunSetup};
 use crate::error::{Error, Result};
 use crate::import;
 use crate::plugins::capability::Capability;
+use crate::run_log::RunLog;
 use crate::secrets::Secrets;
 use crate::staged::Staged;
+use crate::stop::Stop;
 use crate::text::capped;
 use crate::time::Timestamp;
+use crate::world::{self, describe_error};
 use rusqlite::Connection;
 use std::future::Future;
 use std::sync::Arc;

@@ -13,7 +13,7 @@
 //! reveals nothing, and the guest's standard library needs it to seed hash
 //! maps.
 
-use super::output::{Capture, RunLog, Stream};
+use crate::run_log::{Capture, RunLog, Stream};
 use crate::time::Timestamp;
 use std::time::Duration;
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};

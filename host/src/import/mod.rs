@@ -1,4 +1,4 @@
-//! The import pipeline (DESIGN.md section 4): the host side of the
+//! The import pipeline (docs/architecture.md): the host side of the
 //! `incoming` interface. A plugin fetches and maps; the host stores the
 //! transfer, matches, applies processing rules, compares with the cache and
 //! raises conflicts.

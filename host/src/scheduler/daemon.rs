@@ -1,7 +1,7 @@
 //! `b2b serve`: the daemon that runs scheduled tasks.
 //!
 //! One `serve` holds a database at a time, by a lease it renews (see
-//! [`super::lease`]). Another started on the same database says who holds
+//! [`crate::lease`]). Another started on the same database says who holds
 //! it and waits as a standby, taking over when that lease lapses (its
 //! holder stopped, crashed or froze); taking over records the runs the
 //! holder left as interrupted, and nothing of a live holder's.
@@ -12,9 +12,10 @@
 //! new runs; running ones get the grace period to finish, are stopped a
 //! little before it ends, and each is recorded as it ended.
 
-use super::{Lease, Scheduler, Shutdown, SystemClock, Taken, Tick};
+use super::{Scheduler, Shutdown, SystemClock, Tick};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::lease::{Lease, Taken};
 use crate::storage::leases::{self, Owner};
 use crate::storage::Db;
 use std::sync::Arc;
@@ -162,7 +163,7 @@ fn standby(
         if shutdown.requested() {
             return Ok(None);
         }
-        let holder = match Lease::take(db, options.lease, Arc::clone(shutdown.wake())) {
+        let holder = match Lease::take(db, options.lease, shutdown.wake().on_lost()) {
             Ok(Ok(taken)) => return Ok(Some(taken)),
             Ok(Err(holder)) => holder,
             Err(e) => {

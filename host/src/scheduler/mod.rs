@@ -1,4 +1,4 @@
-//! The scheduler (DESIGN.md section 6): tasks fire on their triggers, obey
+//! The scheduler (docs/architecture.md, "Scheduling"): tasks fire on their triggers, obey
 //! their overlap policy and time limit, catch up once after the host was
 //! down, restart after a failure when asked, and never run a slot twice.
 //!
@@ -7,27 +7,27 @@
 //! that admits it under the overlap policy and moves its trigger on, so a
 //! crash can neither lose nor repeat it, and two processes cannot both
 //! start a run the policy allows only once. Each process that runs tasks
-//! holds a lease ([`lease`]); its runs are recorded as interrupted only once
+//! holds a lease ([`crate::lease`]); its runs are recorded as interrupted only once
 //! that lease has lapsed, so a live run is never taken for a dead one.
 //! Time is read from a [`Clock`], so tests move it instead of sleeping.
 
 mod admission;
 pub mod daemon;
-mod lease;
+mod run_now;
 mod runner;
 mod signals;
 mod slots;
-pub mod trigger;
 
-pub use lease::{Lease, Taken, RUN_LEASE};
+pub use run_now::run_task_now;
 pub use signals::Shutdown;
-pub use slots::{delayed as delayed_slot, MAX_COUNTED as MAX_COUNTED_MISSED};
+pub use slots::MAX_COUNTED as MAX_COUNTED_MISSED;
 
 use crate::actor::Actor;
 use crate::engine::{Engine, Stop};
 use crate::error::{Error, Result};
+use crate::lease::{Lease, RUN_LEASE};
 use crate::storage::task_runs::{self, Missed, NewRun, Retry};
-use crate::storage::tasks::{self, DueSlot, RunStatus, Task};
+use crate::storage::tasks::{self, DueSlot, RunStatus, Slot, Task};
 use crate::storage::{in_transaction, leases, orphans, Db};
 use admission::Admission;
 use chrono::{DateTime, Utc};
@@ -76,6 +76,12 @@ pub struct Wake {
 }
 
 impl Wake {
+    /// A lease's `on_lost` that wakes whoever waits here.
+    pub fn on_lost(self: &Arc<Self>) -> crate::lease::OnLost {
+        let wake = Arc::clone(self);
+        Arc::new(move || wake.notify())
+    }
+
     /// Wakes whoever waits.
     pub fn notify(&self) {
         *self.flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
@@ -167,11 +173,7 @@ impl Scheduler {
         if let Some(lease) = &*lease {
             return Ok(Arc::clone(lease));
         }
-        let taken = Arc::new(Lease::register(
-            &self.db,
-            RUN_LEASE,
-            Arc::clone(&self.wake),
-        )?);
+        let taken = Arc::new(Lease::register(&self.db, RUN_LEASE, self.wake.on_lost())?);
         *lease = Some(Arc::clone(&taken));
         Ok(taken)
     }
@@ -207,7 +209,7 @@ impl Scheduler {
             let zone = &task.definition.time_zone;
             for ((trigger_id, _), trigger) in task.schedule.iter().zip(&task.definition.triggers) {
                 if trigger.enabled && trigger.is_at_startup() && trigger.plan(zone)?.allows(now) {
-                    let slot = slots::delayed(now, trigger.random_delay_minutes);
+                    let slot = Slot::delayed(now, trigger.random_delay_minutes);
                     tasks::set_next(&conn, *trigger_id, Some(slot))?;
                     slotted += 1;
                 }

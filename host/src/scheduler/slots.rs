@@ -6,9 +6,9 @@
 //! the next one after it are found directly, and the missed ones are
 //! counted (up to [`MAX_COUNTED`]) and kept as a count and a range.
 
-use super::trigger::Plan;
 use crate::storage::task_runs::Missed;
 use crate::storage::tasks::{Slot, TaskDefinition};
+use crate::triggers::Plan;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// A slot later than this after it was due counts as missed (the host was
@@ -75,7 +75,7 @@ pub(super) fn fire(
         missed,
         next: plan
             .next_after(now)
-            .map(|next| delayed(next, delay_minutes)),
+            .map(|next| Slot::delayed(next, delay_minutes)),
     }
 }
 
@@ -83,19 +83,6 @@ pub(super) fn fire(
 /// the task's starting deadline when it catches up.
 pub(super) fn in_time(def: &TaskDefinition, late: i64) -> bool {
     late <= ON_TIME || (def.catch_up && late <= def.starting_deadline_secs)
-}
-
-/// A slot at `next`, due after a random delay of up to `minutes`.
-pub fn delayed(next: DateTime<Utc>, minutes: u32) -> Slot {
-    let at = next.timestamp();
-    let delay = match minutes {
-        0 => 0,
-        m => fastrand::i64(0..=i64::from(m) * 60),
-    };
-    Slot {
-        at,
-        due: at + delay,
-    }
 }
 
 fn range(count: usize, from: DateTime<Utc>, until: DateTime<Utc>) -> Missed {

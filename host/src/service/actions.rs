@@ -5,14 +5,13 @@ use crate::actor::Actor;
 use crate::engine::{Descriptor, Limits, Report, RunEnv, RunOutput, RunRequest};
 use crate::error::{Error, Result};
 use crate::import;
+use crate::lease::{ignore_loss, Lease, RUN_LEASE};
 use crate::plugins::capability::Capability;
-use crate::scheduler::{Lease, RUN_LEASE};
 use crate::secrets::Secrets;
 use crate::staged::{Applied, Staged};
 use crate::storage::{defaults, in_transaction, leases, orphans, runs};
 use crate::time;
 use rusqlite::Connection;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How to run an action, beyond its parameters.
@@ -108,7 +107,7 @@ impl Service {
         let params_json = serde_json::to_string(&params).expect("pairs of strings serialise");
         let own_lease = match &options.owner {
             Some(_) => None,
-            None => Some(Lease::register(&self.db, RUN_LEASE, Arc::default())?),
+            None => Some(Lease::register(&self.db, RUN_LEASE, ignore_loss())?),
         };
         let owner = options
             .owner

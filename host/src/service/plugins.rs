@@ -273,6 +273,11 @@ impl Service {
         store::list(&self.conn)
     }
 
+    /// One installed plugin's record: what it asked for and was granted.
+    pub fn plugin(&self, id: &str) -> Result<PluginRecord> {
+        store::get(&self.conn, id)
+    }
+
     /// The plugin's record and its loaded component, refusing a disabled
     /// plugin or one whose wasm changed since it was granted.
     pub(super) fn load_granted(&self, id: &str) -> Result<(PluginRecord, Plugin)> {

@@ -4,16 +4,13 @@
 use super::actions::check_params;
 use super::Service;
 use crate::error::{Error, Result};
-use crate::scheduler::trigger::{parse_zone, Plan, Trigger};
-use crate::scheduler::{delayed_slot, Scheduler, Shutdown, SystemClock};
 use crate::storage::in_transaction;
 use crate::storage::runs::{self, Run};
 use crate::storage::task_runs::{self, TaskRun};
-use crate::storage::tasks::{self, RunStatus, Task, TaskDefinition, Timing};
+use crate::storage::tasks::{self, Slot, Task, TaskDefinition, Timing};
 use crate::time::{self, Timestamp};
+use crate::triggers::{parse_zone, Plan, Trigger};
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// The most restarts after a failure, as in Windows Task Scheduler.
 const MAX_RESTARTS: u32 = 999;
@@ -24,8 +21,6 @@ const MAX_KEEP_DAYS: u32 = 3650;
 /// How many of a trigger's coming runs are looked at to find the shortest
 /// time between them, which a random delay must stay under.
 const GAP_SAMPLE: usize = 50;
-/// How long a `task run` stopped by a signal gives its run to end.
-const STOP_ON_SIGNAL: Duration = Duration::from_secs(1);
 
 /// A task for listings: when it next runs and how it last ended.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -220,41 +215,6 @@ impl Service {
             })
             .collect()
     }
-
-    /// Runs a task now in this process and waits for it (a queued run
-    /// waits its turn first). The overlap policy applies (a run going
-    /// elsewhere, e.g. in `b2b serve`, counts) unless `force`. When
-    /// `shutdown` is requested meanwhile, the run is stopped and recorded
-    /// as interrupted.
-    pub fn run_task_now(
-        &self,
-        reference: &str,
-        force: bool,
-        shutdown: &Shutdown,
-    ) -> Result<RunRecord> {
-        let task = tasks::resolve(&self.conn, reference)?;
-        let scheduler = Scheduler::new(
-            self.db.clone(),
-            Arc::clone(self.engine()?),
-            Arc::new(SystemClock),
-        )
-        .with_wake(Arc::clone(shutdown.wake()));
-        let (run, status) = scheduler.run_now(&task, force, &self.actor)?;
-        if matches!(status, RunStatus::Running | RunStatus::Queued) {
-            let limit = Duration::from_secs(task.definition.time_limit_secs.max(1) as u64 + 60);
-            let until = Instant::now() + limit;
-            while !scheduler.wait_idle(Duration::from_millis(200)) && Instant::now() < until {
-                if shutdown.requested() {
-                    scheduler.shutdown(STOP_ON_SIGNAL);
-                    break;
-                }
-            }
-        }
-        Ok(RunRecord {
-            run: task_runs::get(&self.conn, run)?,
-            actions: runs::of_task_run(&self.conn, run)?,
-        })
-    }
 }
 
 /// The definition with its name trimmed: a name with spaces around it is
@@ -334,7 +294,7 @@ fn timing(def: &TaskDefinition, kept: &[Trigger], now: DateTime<Utc>) -> Result<
         let slot = next.filter(|_| fires);
         timing
             .next
-            .push(slot.map(|at| delayed_slot(at, trigger.random_delay_minutes)));
+            .push(slot.map(|at| Slot::delayed(at, trigger.random_delay_minutes)));
         ends = ends.zip(plan.ends()).map(|(a, b)| a.max(b.timestamp()));
     }
     timing.expires_at = ends.filter(|_| !def.triggers.is_empty());

@@ -1,5 +1,5 @@
 //! System Defaults: typed settings with a default, a description and
-//! validation (DESIGN.md section 7). Only values set away from their default
+//! validation (docs/architecture.md, "System Defaults"). Only values set away from their default
 //! are stored; the definitions live here, so a new setting needs no migration.
 
 use crate::actor::Actor;

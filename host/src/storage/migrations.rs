@@ -1,6 +1,6 @@
 //! Versioned schema migrations, applied in order when a database is opened.
 //!
-//! The schema version is SQLite's `user_version`. Each entry of [`MIGRATIONS`]
+//! The schema version is SQLite's `user_version`. Each entry of `MIGRATIONS`
 //! moves the schema up by one and is applied in its own transaction, so a
 //! failure leaves the database at the previous version. A published migration
 //! is never edited: a change is a new entry.

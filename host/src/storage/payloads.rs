@@ -35,7 +35,7 @@ impl<'a> Prepared<'a> {
     /// transfers never share a payload) and compresses it unless `conn`
     /// already holds it.
     pub fn new(conn: &Connection, raw: &'a [u8]) -> Result<Prepared<'a>> {
-        let sha256 = crate::engine::sha256_hex(raw);
+        let sha256 = crate::digest::sha256_hex(raw);
         let compressed = match find(conn, &sha256)? {
             Some(_) => None,
             None => Some(compress(raw)?),

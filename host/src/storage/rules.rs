@@ -1,5 +1,5 @@
 //! Processing rules: how incoming values of a data group or item are
-//! applied, for all schools or one (DESIGN.md section 4).
+//! applied, for all schools or one (docs/architecture.md).
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};

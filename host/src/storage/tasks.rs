@@ -5,9 +5,9 @@ pub use super::task_runs::RunStatus;
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::scheduler::trigger::Trigger;
 use crate::storage::audit;
 use crate::time::{self, Timestamp};
+use crate::triggers::Trigger;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -140,6 +140,22 @@ pub struct Slot {
     pub at: Timestamp,
     /// When it is due to start: `at` plus the trigger's random delay.
     pub due: Timestamp,
+}
+
+impl Slot {
+    /// A slot at `next`, due after a random delay of up to `minutes` (a
+    /// trigger's random delay, drawn once per slot).
+    pub fn delayed(next: chrono::DateTime<chrono::Utc>, minutes: u32) -> Slot {
+        let at = next.timestamp();
+        let delay = match minutes {
+            0 => 0,
+            m => fastrand::i64(0..=i64::from(m) * 60),
+        };
+        Slot {
+            at,
+            due: at + delay,
+        }
+    }
 }
 
 /// A stored task.

@@ -215,7 +215,7 @@ fn flag(text: &Text) -> Option<bool> {
 mod tests {
     use super::*;
 
-    /// The student record from wonde-api.md, with the includes the import
+    /// The student record from docs/wonde.md, with the includes the import
     /// asks for filled in as that page describes them.
     const STUDENT: &str = r#"{
         "id": "A1749191433", "upi": "8d444684b7aa79bc97f8594a4aab7ce3", "mis_id": "9919",

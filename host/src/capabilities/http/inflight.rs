@@ -10,9 +10,9 @@
 
 use super::request::{Budget, Sendable};
 use super::transport::Outbound;
-use crate::engine::output::RunLog;
-use crate::engine::world::b2b::plugin::http::Response;
-use crate::engine::world::WitError;
+use crate::run_log::RunLog;
+use crate::world::b2b::plugin::http::Response;
+use crate::world::WitError;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::task::{self, JoinSet};

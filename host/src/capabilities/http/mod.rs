@@ -22,8 +22,8 @@ pub use script::{Fault, HttpScript, ScriptedAnswer};
 pub(crate) use transport::Outbound;
 
 use super::HostContext;
-use crate::engine::world::b2b::plugin::http::{Host, Request, Response};
-use crate::engine::world::{CallError, WitError};
+use crate::world::b2b::plugin::http::{Host, Request, Response};
+use crate::world::{CallError, WitError};
 
 /// The most requests one `send` call may carry.
 const MAX_REQUESTS_PER_CALL: usize = 256;
@@ -68,7 +68,7 @@ impl Host for HostContext {
 }
 
 /// The response with every secret of the run replaced by `[redacted]`.
-fn redacted(mut response: Response, log: &crate::engine::output::RunLog) -> Response {
+fn redacted(mut response: Response, log: &crate::run_log::RunLog) -> Response {
     if let std::borrow::Cow::Owned(body) = log.redacted_bytes(&response.body) {
         response.body = body;
     }

@@ -17,12 +17,12 @@
 
 use super::request::Sendable;
 use crate::capabilities::HostContext;
-use crate::engine::world::b2b::plugin::http::Request;
-use crate::engine::world::WitError;
 use crate::net::{is_wonde_host, Origin};
 use crate::plugins::capability::Capability;
 use crate::secrets::Secret;
 use crate::storage::defaults;
+use crate::world::b2b::plugin::http::Request;
+use crate::world::WitError;
 use url::Url;
 
 /// The most headers one request may set.
@@ -73,7 +73,7 @@ impl HostContext {
             Capability::Http(origin.host.clone()),
             &format!("http.send to {}", origin.host),
         )
-        .map_err(|crate::engine::world::CallError::Wit(e)| e)?;
+        .map_err(|crate::world::CallError::Wit(e)| e)?;
         let method = match r.method.as_str() {
             "GET" | "POST" | "PUT" | "PATCH" | "DELETE" => r.method,
             other => {
@@ -121,7 +121,7 @@ impl HostContext {
             Capability::Credential(name.to_string()),
             "http.send with a credential",
         )
-        .map_err(|crate::engine::world::CallError::Wit(e)| e)?;
+        .map_err(|crate::world::CallError::Wit(e)| e)?;
         let secrets = self
             .secrets
             .as_ref()

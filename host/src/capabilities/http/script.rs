@@ -2,8 +2,8 @@
 //! plugin test harness's transport.
 
 use super::request::{AttemptError, Budget, Sendable};
-use crate::engine::world::b2b::plugin::http::Response;
-use crate::engine::world::WitError;
+use crate::world::b2b::plugin::http::Response;
+use crate::world::WitError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -15,9 +15,9 @@
 use super::request::{AttemptError, Budget, Sendable};
 use super::script::HttpScript;
 use crate::capabilities::seconds;
-use crate::engine::output::RunLog;
-use crate::engine::world::b2b::plugin::http::Response;
-use crate::engine::world::WitError;
+use crate::run_log::RunLog;
+use crate::world::b2b::plugin::http::Response;
+use crate::world::WitError;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

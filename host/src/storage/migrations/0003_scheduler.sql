@@ -1,4 +1,4 @@
--- Schema version 3: scheduled tasks (DESIGN.md section 6).
+-- Schema version 3: scheduled tasks (docs/architecture.md, "Scheduling").
 
 CREATE TABLE tasks (
     id                     INTEGER PRIMARY KEY,

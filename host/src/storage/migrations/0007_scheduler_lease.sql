@@ -1,6 +1,6 @@
 -- Schema version 7: who runs tasks (leases), missed ranges, restarts on
--- failure, random delays and tasks deleted after they expire (DESIGN.md
--- section 6, storage/leases.rs, storage/task_runs.rs).
+-- failure, random delays and tasks deleted after they expire (docs/architecture.md,
+-- "Crashes and several processes"; storage/leases.rs, storage/task_runs.rs).
 
 -- Every process that runs tasks holds a lease here and renews it while it
 -- lives: `b2b serve` (role `serve`; at most one, the database's holder) and
