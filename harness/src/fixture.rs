@@ -23,16 +23,17 @@ pub struct Fixture {
     /// Secrets (credentials) to set, by name.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
-    /// Schools.
+    /// Schools to seed (`[[schools]]`).
     #[serde(default)]
     pub schools: Vec<School>,
-    /// Held students.
+    /// Held students to seed (`[[students]]`), each with a label.
     #[serde(default)]
     pub students: Vec<Student>,
-    /// Open conflicts.
+    /// Open conflicts to seed (`[[conflicts]]`), each with a label.
     #[serde(default)]
     pub conflicts: Vec<Conflict>,
-    /// Import files.
+    /// Import files to seed (`[[files]]`); queued and processing ones
+    /// belong to an import still running.
     #[serde(default)]
     pub files: Vec<File>,
     /// Import cache entries.
@@ -105,10 +106,10 @@ pub struct File {
     pub school: Option<String>,
     /// How many days before the run it was received.
     pub age_days: i64,
-    /// Its status.
+    /// Its status (completed unless given).
     #[serde(default = "completed")]
     pub status: files::Status,
-    /// Its payload.
+    /// What was transferred (an empty page unless given).
     #[serde(default = "empty_payload")]
     pub payload: String,
 }
@@ -225,9 +226,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kept {
-    /// Still there.
+    /// The payload or row is still there after the run.
     Kept,
-    /// Gone.
+    /// The run deleted it.
     Deleted,
 }
 

@@ -52,9 +52,9 @@ pub enum PluginUnderTest {
     Files {
         /// The directory holding its `plugin.toml` (and its fixtures).
         dir: PathBuf,
-        /// Its manifest.
+        /// Its manifest, read from the directory.
         manifest: Manifest,
-        /// Its component.
+        /// The component to install, built or found beside the manifest.
         wasm: PathBuf,
     },
 }

@@ -40,7 +40,7 @@ pub struct Lease {
 
 /// What taking the database for `b2b serve` gave.
 pub struct Taken {
-    /// The lease.
+    /// The lease `b2b serve` now holds the database by.
     pub lease: Lease,
     /// Runs left by owners whose lease had lapsed, now recorded interrupted.
     pub interrupted: usize,

@@ -51,7 +51,7 @@ pub struct Secrets {
 /// A secret and the origin it may be sent to.
 #[derive(Debug, Clone)]
 pub struct Credential {
-    /// The value.
+    /// The value, which is never logged or shown.
     pub secret: Secret,
     /// `scheme://host[:port]` it belongs to, when one was given.
     pub origin: Option<String>,

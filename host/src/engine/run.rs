@@ -54,7 +54,7 @@ pub struct Descriptor {
     pub id: String,
     /// Name for people.
     pub name: String,
-    /// Version.
+    /// Its version, which must match the manifest's.
     pub version: String,
     /// What it does.
     pub description: String,
@@ -80,7 +80,7 @@ pub struct ParamSpec {
 pub struct Report {
     /// Rows looked at.
     pub examined: u64,
-    /// Rows changed.
+    /// Rows it changed (or would change, in a dry run).
     pub changed: u64,
     /// Rows left alone.
     pub skipped: u64,
@@ -112,7 +112,7 @@ pub struct RunRequest {
     pub grant: Vec<Capability>,
     /// Parameters, already checked against the descriptor.
     pub params: Vec<(String, String)>,
-    /// Limits.
+    /// Its time, memory and log limits (a task's time limit already applied).
     pub limits: Limits,
     /// When the run started (the plugin's only clock).
     pub started_at: Timestamp,

@@ -9,9 +9,9 @@ const EMBEDDED: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/builtin.r
 /// A built-in plugin.
 #[derive(Debug, Clone)]
 pub struct Builtin {
-    /// Its manifest.
+    /// Its manifest, as in `plugins/<id>/plugin.toml`.
     pub manifest: Manifest,
-    /// Its component.
+    /// Its component, compiled by the build script and embedded in `b2b`.
     pub wasm: &'static [u8],
 }
 

@@ -16,7 +16,7 @@ pub struct Manifest {
     pub id: String,
     /// Name for people.
     pub name: String,
-    /// Version.
+    /// Its version: plain dotted numbers, which `describe` must report too.
     pub version: String,
     /// What it does.
     pub description: String,

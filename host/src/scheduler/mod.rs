@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 /// Where the scheduler reads the time.
 pub trait Clock: Send + Sync {
-    /// Now.
+    /// The current instant (a test's clock moves only when told).
     fn now(&self) -> DateTime<Utc>;
 }
 

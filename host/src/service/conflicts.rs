@@ -22,7 +22,7 @@ pub struct Selection {
 /// A conflict with what a person needs to decide it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ConflictDetail {
-    /// The conflict.
+    /// The conflict as recorded: held value at detection, incoming value.
     pub conflict: Conflict,
     /// The item it is about.
     pub item: Item,

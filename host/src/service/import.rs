@@ -30,7 +30,7 @@ pub struct UnmatchedDetail {
 /// One file in full.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FileDetail {
-    /// The file.
+    /// Its status, counts and error log.
     pub file: FileInfo,
     /// What applying it did (JSON counts), once completed.
     pub outcome: Option<serde_json::Value>,

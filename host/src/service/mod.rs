@@ -78,7 +78,8 @@ impl Service {
         &self.actor
     }
 
-    /// The database.
+    /// The database this service works on (to open another connection,
+    /// e.g. for a second process's view in tests).
     pub fn db(&self) -> &Db {
         &self.db
     }

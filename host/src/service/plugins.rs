@@ -268,7 +268,7 @@ impl Service {
         })
     }
 
-    /// Every plugin.
+    /// Every plugin, built-in and installed, with its grant.
     pub fn plugins(&self) -> Result<Vec<PluginRecord>> {
         store::list(&self.conn)
     }

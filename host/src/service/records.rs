@@ -16,7 +16,7 @@ impl Service {
         students::list(&self.conn, filter, limit)
     }
 
-    /// One student.
+    /// One held student with every item.
     pub fn student(&self, id: i64) -> Result<Student> {
         students::get(&self.conn, id)
     }
@@ -55,7 +55,7 @@ impl Service {
         })
     }
 
-    /// Every school.
+    /// Every school the LA knows, by name.
     pub fn schools(&self) -> Result<Vec<School>> {
         schools::list(&self.conn)
     }

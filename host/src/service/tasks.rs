@@ -25,7 +25,7 @@ const GAP_SAMPLE: usize = 50;
 /// A task for listings: when it next runs and how it last ended.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TaskSummary {
-    /// The task.
+    /// The task as defined.
     pub task: Task,
     /// Its next fire instant, in its zone.
     pub next_run: Option<DateTime<FixedOffset>>,

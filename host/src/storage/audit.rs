@@ -9,17 +9,17 @@ use serde::Serialize;
 /// One audit row.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
-    /// Row id.
+    /// Its place in the audit, which only grows.
     pub id: i64,
-    /// When.
+    /// When the change was made.
     pub at: Timestamp,
-    /// Who.
+    /// Who made it: a person, a plugin run (`plugin:ID#RUN`) or the host.
     pub actor: String,
     /// What was done, e.g. `conflict.accept`.
     pub action: String,
     /// The kind of thing changed, e.g. `conflict`.
     pub entity: String,
-    /// Which one.
+    /// Which one of them, when the change concerns one.
     pub entity_id: Option<String>,
     /// Before/after values or parameters, as JSON.
     pub detail: Option<String>,

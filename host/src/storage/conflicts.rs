@@ -59,7 +59,7 @@ impl FromStr for Status {
 /// A conflict with the context a person needs to decide it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Conflict {
-    /// Id.
+    /// Its number, which `conflicts show|accept|discard` take.
     pub id: i64,
     /// The held student.
     pub student_id: i64,
@@ -71,17 +71,17 @@ pub struct Conflict {
     pub item: String,
     /// Held value when the conflict was raised.
     pub held_value: Option<String>,
-    /// Incoming value.
+    /// What the school sent (the newest, when it sent another since).
     pub incoming_value: Option<String>,
     /// The file the incoming value came in.
     pub import_file_id: Option<i64>,
-    /// When raised.
+    /// When an import raised it, or last updated its incoming value.
     pub raised_at: Timestamp,
     /// Where it stands.
     pub status: Status,
     /// Who resolved it.
     pub resolved_by: Option<String>,
-    /// When resolved.
+    /// When a person or a run resolved it.
     pub resolved_at: Option<Timestamp>,
 }
 
@@ -152,7 +152,7 @@ pub fn list(conn: &Connection, filter: &Filter, limit: u32) -> Result<Vec<Confli
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// One conflict.
+/// One conflict, or a message naming the command that lists them.
 pub fn get(conn: &Connection, id: i64) -> Result<Conflict> {
     conn.prepare_cached(&format!("{SELECT} WHERE c.id = ?"))?
         .query_row([id], from_row)

@@ -43,9 +43,9 @@ pub struct Definition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
-    /// A boolean.
+    /// A switch, written `true` or `false`.
     Boolean(bool),
-    /// An integer.
+    /// A whole number, within the setting's bounds.
     Integer(i64),
     /// Text (URLs).
     Text(String),
@@ -145,7 +145,7 @@ impl Definition {
 /// A setting with its effective value, for listings.
 #[derive(Debug, Clone, Serialize)]
 pub struct Setting {
-    /// The key.
+    /// Its dotted name, e.g. `files.retention_days`.
     pub key: &'static str,
     /// The effective value.
     pub value: Value,

@@ -9,7 +9,7 @@ use serde::Serialize;
 /// One recorded deletion.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deletion {
-    /// School.
+    /// The school whose source deleted the record.
     pub school_id: i64,
     /// The source's id for the deleted record.
     pub source_id: String,

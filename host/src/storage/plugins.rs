@@ -23,7 +23,7 @@ pub struct PluginRecord {
     pub id: String,
     /// Name for people.
     pub name: String,
-    /// Version.
+    /// The version its manifest and `describe` agree on.
     pub version: String,
     /// What it does.
     pub description: String,
@@ -41,7 +41,7 @@ pub struct PluginRecord {
     pub enabled: bool,
     /// Who installed it.
     pub installed_by: String,
-    /// When.
+    /// When it was installed or last granted.
     pub installed_at: Timestamp,
 }
 

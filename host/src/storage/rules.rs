@@ -22,7 +22,7 @@ pub enum Rule {
     AlwaysConflict,
     /// Write it when the held value is empty, otherwise raise a conflict.
     ImportIfNull,
-    /// Ignore it.
+    /// Leave the held value as it is and raise nothing.
     DontImport,
 }
 
@@ -68,7 +68,7 @@ pub struct StoredRule {
     pub school_id: Option<i64>,
     /// A data group (`address`) or item (`address.postcode`), or `contacts`.
     pub target: String,
-    /// The rule.
+    /// How incoming values of the target are applied.
     pub rule: Rule,
     /// Who set it.
     pub updated_by: String,

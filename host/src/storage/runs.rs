@@ -14,28 +14,29 @@ use serde::Serialize;
 pub struct Counts {
     /// Rows looked at.
     pub examined: u64,
-    /// Rows changed.
+    /// Rows the run changed (or would change, in a dry run).
     pub changed: u64,
     /// Rows left as they were.
     pub skipped: u64,
 }
 
-/// One run.
+/// One run of an action plugin, as the history shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
-    /// Id.
+    /// Its number in the history (`b2b runs show ID`).
     pub id: i64,
     /// The plugin run.
     pub plugin_id: String,
-    /// Its version.
+    /// The plugin's version at the time, which may since have changed.
     pub plugin_version: String,
     /// Parameters as `[[name, value], ...]` JSON.
     pub params: String,
     /// Who started it.
     pub actor: String,
-    /// Start.
+    /// When it was recorded as running.
     pub started_at: Timestamp,
-    /// End.
+    /// When its outcome was recorded; none while it runs (or if its process
+    /// died before recovery found it).
     pub finished_at: Option<Timestamp>,
     /// `running`, `succeeded`, `partial`, `failed` or `interrupted`.
     pub status: String,
@@ -78,31 +79,31 @@ impl Status {
 pub enum Outcome {
     /// It reported counts and a summary; its changes were committed.
     Succeeded {
-        /// Counts.
+        /// What it reported it examined, changed and skipped.
         counts: Counts,
-        /// Summary.
+        /// Its summary, with the host's account of its import files.
         summary: String,
     },
     /// It reported counts and a summary and its changes were committed, but
     /// part of its work failed (the summary says which).
     Partial {
-        /// Counts.
+        /// What it reported it examined, changed and skipped.
         counts: Counts,
         /// Summary, naming what failed.
         summary: String,
     },
     /// It failed; its changes were rolled back.
     Failed {
-        /// Why.
+        /// Why, and what of it was kept.
         error: String,
     },
 }
 
 /// A run about to start.
 pub struct Starting<'a> {
-    /// The plugin.
+    /// The plugin to run.
     pub plugin_id: &'a str,
-    /// Its version.
+    /// Its installed version, kept with the run.
     pub version: &'a str,
     /// Its parameters as `[[name, value], ...]` JSON.
     pub params: &'a str,
@@ -235,7 +236,7 @@ pub fn list(conn: &Connection, plugin_id: Option<&str>, limit: u32) -> Result<Ve
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// One run.
+/// One run, or a message naming the command that lists them.
 pub fn get(conn: &Connection, id: i64) -> Result<Run> {
     conn.query_row(&format!("{SELECT} WHERE id = ?"), [id], from_row)
         .optional()?

@@ -7,17 +7,17 @@ use serde::Serialize;
 /// A school as held.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct School {
-    /// Host id.
+    /// This host's number for it, one of the ways a person names it.
     pub id: i64,
     /// Wonde's id for the school.
     pub wonde_id: Option<String>,
-    /// Name.
+    /// Its name, as its source last described it.
     pub name: String,
     /// The DfE Unique Reference Number.
     pub urn: Option<i64>,
     /// LA code.
     pub la_code: Option<String>,
-    /// Establishment number.
+    /// The DfE establishment number within the LA.
     pub establishment_number: Option<String>,
     /// The Wonde API domain that serves this school.
     pub region_domain: Option<String>,
@@ -34,13 +34,13 @@ pub struct School {
 pub struct NewSchool<'a> {
     /// Wonde's id: what the school is known by.
     pub wonde_id: &'a str,
-    /// Name.
+    /// Its name, as the source describes it.
     pub name: &'a str,
     /// URN.
     pub urn: Option<i64>,
     /// LA code.
     pub la_code: Option<&'a str>,
-    /// Establishment number.
+    /// The DfE establishment number within the LA.
     pub establishment_number: Option<&'a str>,
     /// The API domain that serves it.
     pub region_domain: Option<&'a str>,

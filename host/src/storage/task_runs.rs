@@ -21,7 +21,7 @@ use std::str::FromStr;
 pub enum RunStatus {
     /// Waiting for the run before it (queue one).
     Queued,
-    /// In progress.
+    /// Its actions are running (owned by the lease that started it).
     Running,
     /// Every action succeeded.
     Succeeded,
@@ -54,9 +54,9 @@ impl RunStatus {
 /// One run of a task.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskRun {
-    /// Id.
+    /// Its number in the task's history.
     pub id: i64,
-    /// The task.
+    /// The task it is a run of.
     pub task_id: i64,
     /// The trigger whose slot it is (none for a run now or a restart).
     pub trigger_id: Option<i64>,
@@ -89,18 +89,18 @@ pub struct TaskRun {
 /// Slots missed while no host ran: how many, the first and the last.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Missed {
-    /// How many.
+    /// How many slots passed without a run (at most `MAX_COUNTED`).
     pub count: i64,
     /// The first, when there were any.
     pub from: Option<Timestamp>,
-    /// The last.
+    /// The last, when there were any.
     pub until: Option<Timestamp>,
 }
 
 /// A run to record.
 #[derive(Debug, Clone)]
 pub struct NewRun<'a> {
-    /// The task.
+    /// The task to record a run of.
     pub task: i64,
     /// The trigger whose slot it is.
     pub trigger: Option<i64>,
@@ -214,7 +214,7 @@ pub fn count(conn: &Connection, task: i64, status: RunStatus) -> Result<usize> {
 /// A run in progress and the process running it, if its lease is known.
 #[derive(Debug, Clone)]
 pub struct Going {
-    /// The run.
+    /// The task run in progress.
     pub run: i64,
     /// Who runs it.
     pub owner: Option<Owner>,
@@ -278,7 +278,7 @@ pub fn schedule_retry(conn: &Connection, run: i64, at: Timestamp) -> Result<()> 
 pub struct Retry {
     /// The failed run.
     pub run: i64,
-    /// Its task.
+    /// The task it is a run of.
     pub task: i64,
     /// Its attempt number.
     pub attempt: u32,
@@ -447,7 +447,7 @@ pub fn history(conn: &Connection, task: i64, limit: u32) -> Result<Vec<TaskRun>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// One run.
+/// One task run, or a message naming the command that lists them.
 pub fn get(conn: &Connection, id: i64) -> Result<TaskRun> {
     conn.query_row(
         &format!("SELECT {RUN_COLUMNS} FROM task_runs WHERE id = ?"),

@@ -49,7 +49,8 @@ names!(OnFailure, "failure policy", Stop => "stop", Continue => "continue");
 pub struct TaskAction {
     /// The plugin's id.
     pub plugin: String,
-    /// Its parameters.
+    /// Its parameters, checked against the plugin's `describe` when the task
+    /// is saved.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
     /// Whether the task goes on when this action fails.
@@ -85,7 +86,8 @@ pub struct Restart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskDefinition {
-    /// Unique name.
+    /// What people call it: unique whatever the case, never all digits (so
+    /// that a name never reads as another task's id).
     pub name: String,
     /// What it is for.
     #[serde(default)]
@@ -161,7 +163,7 @@ impl Slot {
 /// A stored task.
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
-    /// Id.
+    /// Its number, which commands also accept in place of the name.
     pub id: i64,
     /// Who created it.
     pub owner: String,
@@ -169,7 +171,7 @@ pub struct Task {
     pub updated_by: String,
     /// When it was last changed.
     pub updated_at: Timestamp,
-    /// The definition.
+    /// What it does and when, as written in a task file.
     #[serde(flatten)]
     pub definition: TaskDefinition,
     /// Each trigger's id and next nominal fire instant, in definition order.
@@ -440,11 +442,11 @@ pub fn delete(conn: &Connection, id: i64, actor: &Actor) -> Result<()> {
 /// A trigger's slot that has come due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DueSlot {
-    /// The task.
+    /// The task whose trigger is due.
     pub task: i64,
-    /// The trigger.
+    /// The due trigger.
     pub trigger: i64,
-    /// The slot.
+    /// Its recorded next slot (nominal instant and when it is due).
     pub slot: Slot,
 }
 

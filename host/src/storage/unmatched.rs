@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 /// One unmatched incoming student.
 #[derive(Debug, Clone, Serialize)]
 pub struct Unmatched {
-    /// Id.
+    /// Its number, which `import unmatched show|add|match` take.
     pub id: i64,
-    /// School.
+    /// The school that sent it.
     pub school_id: i64,
     /// The source's id.
     pub source_id: String,
@@ -125,7 +125,7 @@ pub fn list(conn: &Connection, school_id: Option<i64>, limit: u32) -> Result<Vec
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// One record.
+/// One record, open or placed, or a message naming the command that lists them.
 pub fn get(conn: &Connection, id: i64) -> Result<Unmatched> {
     conn.query_row(&format!("{SELECT} WHERE id = ?"), [id], from_row)
         .optional()?

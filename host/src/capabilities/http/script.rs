@@ -29,11 +29,11 @@ pub struct ScriptedAnswer {
     /// The path it answers, e.g. `/v1.0/schools`. With a `?query` it answers
     /// only that query and is preferred; without one it answers any query.
     pub path: String,
-    /// The status.
+    /// The status to answer (a 429 or 5xx is retried as a real one would be).
     pub status: u16,
-    /// Response headers.
+    /// Response headers, e.g. `Retry-After`.
     pub headers: Vec<(String, String)>,
-    /// The body.
+    /// The body, as the plugin will receive it.
     pub body: Vec<u8>,
     /// How long to wait before answering.
     pub delay: Duration,
